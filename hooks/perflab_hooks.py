@@ -1,1 +1,39 @@
-"""placeholder"""
+"""MkDocs hook: measure every experiment before pages render; export the results after.
+
+Engine code lives in perflab/; this file only connects it to MkDocs' build events.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mkdocs.exceptions import PluginError  # noqa: E402
+
+from perflab import book, export  # noqa: E402
+from perflab.errors import PerflabError  # noqa: E402
+
+
+def on_pre_build(config, **kwargs) -> None:
+    try:
+        session = book.start()
+        print(
+            f"[perflab] 档位 {session.profile}：共 {len(session.experiments)} 个实验"
+            + ("（PERFLAB_REFRESH：全部重测）" if session.refresh else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+        session.measure_all()
+    except PerflabError as exc:
+        raise PluginError(f"perflab: {exc}") from None
+
+
+def on_post_build(config, **kwargs) -> None:
+    try:
+        export.write(book.current(), Path(config["site_dir"]) / "data")
+    except PerflabError as exc:
+        raise PluginError(f"perflab: {exc}") from None

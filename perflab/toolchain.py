@@ -57,5 +57,5 @@ def go_env() -> dict[str, str]:
     """Environment for go commands: no network beyond the module proxy, no toolchain switch."""
     env = dict(os.environ)
     env.setdefault("GOTOOLCHAIN", "local")
-    env.setdefault("GOFLAGS", "-mod=readonly")
+    env.setdefault("GOFLAGS", "-mod=readonly -buildvcs=false")
     return env

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from engine_fixtures import TmpBook
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
@@ -68,3 +69,45 @@ def served_site(built_site: Path):
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless system Chromium driven by Playwright (sync API); never downloads a browser.
+
+    A missing Chromium or Playwright fails the test that needs it: browser tests are part of
+    the suite, not optional extras.
+    """
+    import shutil
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("browser tests need the system Chromium: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as err:
+        pytest.fail(f"browser tests need Playwright for Python (pip install playwright): {err}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def tmp_book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpBook:
+    """A throwaway registry, claims file, example and cache; the engine is pointed at them."""
+    return TmpBook(tmp_path, monkeypatch)

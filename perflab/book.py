@@ -1,0 +1,107 @@
+"""The book's measuring session: what pages call from their exec blocks.
+
+The MkDocs hook measures every registered experiment before pages render (with progress on
+stderr); a page then only reads results. Run standalone (a reader pasting a page's code into
+Python), the same calls measure lazily, using the cache.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from perflab import claims as claims_mod
+from perflab import measure, registry, render
+from perflab.claims import Claim
+from perflab.errors import PerflabError
+from perflab.results import Result
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class Book:
+    def __init__(self, profile: str | None = None, refresh: bool | None = None) -> None:
+        self.profile = profile or registry.current_profile()
+        self.refresh = registry.refresh_requested() if refresh is None else refresh
+        self.experiments = registry.load()
+        self.claims = claims_mod.load()
+        claims_mod.check_references(self.claims, set(self.experiments))
+        self.results: dict[str, Result] = {}
+
+    def result(self, exp_id: str, progress=None) -> Result:
+        if exp_id not in self.results:
+            exp = registry.get(self.experiments, exp_id)
+            self.results[exp_id] = measure.obtain(
+                exp, self.profile, refresh=self.refresh, progress=progress or (lambda _: None)
+            )
+        return self.results[exp_id]
+
+    def measure_all(self, report=_stderr) -> None:
+        """Measure (or load) every experiment, saying which one and how many are left."""
+        total = len(self.experiments)
+        for i, exp_id in enumerate(self.experiments, 1):
+            prefix = f"[perflab {i}/{total}] {exp_id}"
+            started = time.perf_counter()
+            result = self.result(exp_id, progress=lambda msg, p=prefix: report(f"{p}：{msg}"))
+            how = "缓存有效，未重测" if result.from_cache else "测量完成"
+            report(f"{prefix}：{how}（{time.perf_counter() - started:.1f} s）")
+        self.check_claims()
+
+    def check_claims(self) -> None:
+        """A claim whose metric was not produced fails the build."""
+        for claim in self.claims:
+            result = self.results.get(claim.experiment) or self.result(claim.experiment)
+            if claim.metric not in result.metrics:
+                raise PerflabError(
+                    f"claim {claim.id}: experiment {claim.experiment} produced no metric "
+                    f"{claim.metric!r} (it has: {', '.join(result.metrics)})"
+                )
+
+    def claims_for(self, *, experiment: str | None = None, page: str | None = None) -> list[Claim]:
+        return [
+            c
+            for c in self.claims
+            if (experiment is None or c.experiment == experiment)
+            and (page is None or c.page == page)
+        ]
+
+
+_current: Book | None = None
+
+
+def start(profile: str | None = None, refresh: bool | None = None) -> Book:
+    """A fresh session (one per site build)."""
+    global _current
+    _current = Book(profile, refresh)
+    return _current
+
+
+def current() -> Book:
+    return _current or start()
+
+
+# The page API: each returns Markdown (with inline HTML) to print from an exec block.
+
+
+def result(exp_id: str) -> Result:
+    return current().result(exp_id)
+
+
+def table(exp_id: str, keys: list[str] | None = None) -> str:
+    return render.table(result(exp_id), keys)
+
+
+def figure(exp_id: str) -> str:
+    book = current()
+    return render.figure(book.result(exp_id), book.experiments[exp_id].charts)
+
+
+def claims(exp_id: str) -> str:
+    book = current()
+    selected = book.claims_for(experiment=exp_id)
+    if not selected:
+        raise PerflabError(f"no claim in claims.toml measures experiment {exp_id!r}")
+    rows = render.claim_rows([(c, book.result(c.experiment)) for c in selected])
+    return rows + "\n\n" + render.claim_sources(selected)

@@ -1,0 +1,85 @@
+"""On-disk results cache.
+
+A result is reused only when its key matches: the example's source files, its inputs for the
+profile, the repeat counts, the toolchain and library versions, the machine and the profile.
+Editing prose changes none of these, so it never re-runs a benchmark; editing an example does.
+A cache file that cannot be read or does not match its schema is ignored and re-measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from perflab import env, gobuild, paths, toolchain
+from perflab.registry import Experiment
+from perflab.results import Result
+
+CACHE_FORMAT = 1
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sources(exp: Experiment) -> dict[str, str]:
+    files: list[Path] = []
+    for run in exp.runs:
+        files += gobuild.source_files(run.path) if run.lang == "go" else [run.path]
+    return {paths.relative(p): _file_digest(p) for p in files}
+
+
+def key_material(exp: Experiment, profile: str) -> dict:
+    """Everything a result depends on; the cache key is its hash."""
+    uses_go = any(run.lang == "go" for run in exp.runs)
+    return {
+        "format": CACHE_FORMAT,
+        "experiment": exp.id,
+        "profile": profile,
+        "inputs": {run.name: run.args_for(profile) for run in exp.runs},
+        "repeats": exp.repeats_for(profile),
+        "warmup": exp.warmup_for(profile),
+        "cpus": exp.cpus,
+        "sources": _sources(exp),
+        "python": sys.version,
+        "go": toolchain.go_version() if uses_go else None,
+        "libraries": env.library_versions(exp.libraries),
+        "machine": env.machine(),
+    }
+
+
+def cache_key(exp: Experiment, profile: str) -> str:
+    blob = json.dumps(key_material(exp, profile), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _file_for(exp_id: str, profile: str) -> Path:
+    return paths.cache_dir() / "results" / profile / f"{exp_id}.json"
+
+
+def load(exp: Experiment, profile: str) -> tuple[Result | None, str]:
+    """(result, why-not) — the cached result if its key matches, else None and the reason."""
+    path = _file_for(exp.id, profile)
+    if not path.exists():
+        return None, "not measured yet"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") != cache_key(exp, profile):
+            return None, "sources, inputs or toolchain changed"
+        result = Result.from_dict(data["result"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"cache file {path.name} is unreadable ({type(exc).__name__}), re-measuring"
+    result.from_cache = True
+    return result, ""
+
+
+def store(exp: Experiment, profile: str, result: Result) -> None:
+    path = _file_for(exp.id, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"key": cache_key(exp, profile), "result": result.to_dict()}
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)

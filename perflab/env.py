@@ -1,0 +1,103 @@
+"""Provenance: what machine, system and toolchains produced a result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from perflab import toolchain
+from perflab.paths import ROOT
+
+
+@functools.cache
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpus_available() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+@functools.cache
+def os_name() -> str:
+    try:
+        info = platform.freedesktop_os_release()
+        return info.get("PRETTY_NAME") or info.get("NAME", "Linux")
+    except OSError:
+        return platform.system()
+
+
+def git_commit() -> str:
+    """Short commit of the checkout, with '+dirty' when files differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def library_versions(names: list[str]) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def python_version() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}"
+
+
+def machine() -> dict[str, object]:
+    """The parts of the environment that change what a benchmark measures (used in cache keys)."""
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_available": len(cpus_available()),
+        "arch": platform.machine(),
+    }
+
+
+def capture(profile: str, libraries: list[str] | None = None) -> dict[str, object]:
+    """Full provenance for one measurement or one build."""
+    return {
+        **machine(),
+        "os": os_name(),
+        "kernel": platform.release(),
+        "python": python_version(),
+        "python_executable": sys.executable,
+        "go": toolchain.go_version() or "not found",
+        "libraries": library_versions(libraries or []),
+        "git_commit": git_commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "profile": profile,
+    }

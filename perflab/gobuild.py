@@ -1,0 +1,59 @@
+"""Build a Go example once per source hash; later runs reuse the binary."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from perflab import paths, toolchain
+from perflab.errors import PerflabError
+from perflab.runner import tail
+
+
+def module_root(package: Path) -> Path:
+    for parent in [package, *package.parents]:
+        if (parent / "go.mod").is_file():
+            return parent
+    raise PerflabError(f"{package}: no go.mod above this Go package")
+
+
+def source_files(package: Path) -> list[Path]:
+    """What the binary depends on: the package's files plus go.mod and go.sum."""
+    root = module_root(package)
+    files = sorted(p for p in package.rglob("*") if p.is_file() and not p.name.endswith("_test.go"))
+    files += [p for p in (root / "go.mod", root / "go.sum") if p.is_file()]
+    return files
+
+
+def source_hash(package: Path) -> str:
+    digest = hashlib.sha256()
+    for path in source_files(package):
+        digest.update(paths.relative(path).encode())
+        digest.update(path.read_bytes())
+    digest.update((toolchain.go_version() or "").encode())
+    return digest.hexdigest()[:16]
+
+
+def build(package: Path, label: str) -> Path:
+    """Path to the built binary of `package`, building it only if its sources changed."""
+    go = toolchain.require_go()
+    root = module_root(package)
+    binary = paths.cache_dir() / "bin" / f"{package.name}-{source_hash(package)}"
+    if binary.is_file():
+        return binary
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    tmp = binary.with_suffix(".tmp")
+    rel = "./" + str(package.relative_to(root))
+    proc = subprocess.run(
+        [go, "build", "-o", str(tmp), rel],
+        cwd=root,
+        env=toolchain.go_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise PerflabError(f"{label}: go build {rel} failed", detail=tail(proc.stderr))
+    tmp.replace(binary)
+    return binary

@@ -1,0 +1,83 @@
+"""Measure one experiment: warm up, then repeat every implementation in turn (interleaved)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from perflab import cache, env, gobuild
+from perflab.registry import Experiment, Run
+from perflab.results import Metric, Result
+from perflab.runner import parse_output, pick_cpus, run_command
+
+Progress = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def command_for(run: Run, profile: str, label: str) -> list[str]:
+    if run.lang == "go":
+        return [str(gobuild.build(run.path, label)), *run.args_for(profile)]
+    return [sys.executable, str(run.path), *run.args_for(profile)]
+
+
+def _merge(result: Result, run: Run, output: dict) -> None:
+    for name, raw in output["metrics"].items():
+        key = f"{run.name}.{name}"
+        if key not in result.metrics:
+            result.metrics[key] = Metric(key, run.name, name, raw["label"], raw["unit"], [])
+        result.metrics[key].values.extend(raw["values"])
+    if "info" in output:
+        result.info[run.name] = output["info"]
+    for name, series in output.get("series", {}).items():
+        result.series[f"{run.name}.{name}"] = series
+
+
+def measure(exp: Experiment, profile: str, progress: Progress = _silent) -> Result:
+    """Run the experiment afresh (no cache) and return the pooled samples of every run."""
+    started = time.perf_counter()
+    cpus = pick_cpus(exp.cpus)
+    labels = {run.name: f"experiment {exp.id} ({run.name})" for run in exp.runs}
+    commands = {run.name: command_for(run, profile, labels[run.name]) for run in exp.runs}
+
+    def once(run: Run) -> dict:
+        out = run_command(
+            commands[run.name],
+            label=labels[run.name],
+            timeout_s=exp.timeout_s,
+            cpus=cpus,
+            cwd=run.path if run.lang == "go" else run.path.parent,
+        )
+        return parse_output(out, labels[run.name])
+
+    result = Result(exp.id, exp.title, exp.page, profile, metrics={})
+    for i in range(exp.warmup_for(profile)):
+        progress(f"预热 {i + 1}/{exp.warmup_for(profile)}")
+        for run in exp.runs:
+            once(run)
+    repeats = exp.repeats_for(profile)
+    for i in range(repeats):
+        progress(f"第 {i + 1}/{repeats} 次")
+        for run in exp.runs:
+            _merge(result, run, once(run))
+    result.environment = env.capture(profile, exp.libraries)
+    result.environment["cpus_used"] = len(cpus) if cpus else len(env.cpus_available())
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def obtain(
+    exp: Experiment, profile: str, *, refresh: bool = False, progress: Progress = _silent
+) -> Result:
+    """The cached result when still valid, else a fresh measurement (stored for next time)."""
+    if not refresh:
+        cached, why = cache.load(exp, profile)
+        if cached is not None:
+            return cached
+        progress(f"需要测量：{why}")
+    result = measure(exp, profile, progress)
+    cache.store(exp, profile, result)
+    return result

@@ -1,0 +1,131 @@
+"""The experiment registry (experiments.toml): id → example code, inputs per profile, repeats, page.
+
+The registry is data, not code, so a contributor adds an experiment by adding a table;
+PERFLAB_EXPERIMENTS points the engine at another registry (tests use this).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perflab import paths
+from perflab.errors import PerflabError
+
+PROFILES = ("quick", "full")
+LANGS = ("python", "go")
+
+
+def current_profile() -> str:
+    profile = os.environ.get("PERFLAB_PROFILE", "full").strip() or "full"
+    if profile not in PROFILES:
+        raise PerflabError(
+            f"PERFLAB_PROFILE={profile!r} is not a profile; use one of: {', '.join(PROFILES)}"
+        )
+    return profile
+
+
+def refresh_requested() -> bool:
+    return os.environ.get("PERFLAB_REFRESH", "") not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One implementation of an experiment: a Python file or a Go package."""
+
+    name: str
+    lang: str
+    path: Path
+    args: dict[str, list[str]]
+
+    def args_for(self, profile: str) -> list[str]:
+        return list(self.args.get(profile, []))
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    metrics: list[str]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    title: str
+    page: str
+    runs: list[Run]
+    repeats: dict[str, int]
+    warmup: dict[str, int]
+    timeout_s: float = 120.0
+    cpus: int | None = None
+    libraries: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+
+    def repeats_for(self, profile: str) -> int:
+        return self.repeats[profile]
+
+    def warmup_for(self, profile: str) -> int:
+        return self.warmup.get(profile, 0)
+
+
+def _per_profile(raw: object, what: str, exp_id: str) -> dict:
+    if not isinstance(raw, dict) or not set(PROFILES) <= set(raw):
+        raise PerflabError(f"experiment {exp_id}: {what} must give a value for each of {PROFILES}")
+    return raw
+
+
+def _parse(raw: dict, base: Path) -> Experiment:
+    exp_id = raw.get("id")
+    if not exp_id:
+        raise PerflabError(f"{paths.experiments_file()}: an experiment has no id")
+    runs = []
+    for run in raw.get("run", []):
+        lang = run.get("lang")
+        if lang not in LANGS:
+            raise PerflabError(f"experiment {exp_id}: run language {lang!r} is not one of {LANGS}")
+        path = (base / run["path"]).resolve()
+        if not path.exists():
+            raise PerflabError(f"experiment {exp_id}: example {run['path']} does not exist")
+        args = run.get("args", {})
+        runs.append(Run(name=run.get("name", lang), lang=lang, path=path, args=args))
+    if not runs:
+        raise PerflabError(f"experiment {exp_id}: no [[experiment.run]] entry")
+    return Experiment(
+        id=exp_id,
+        title=raw.get("title", exp_id),
+        page=raw.get("page", ""),
+        runs=runs,
+        repeats=_per_profile(raw.get("repeats"), "repeats", exp_id),
+        warmup=raw.get("warmup", {}),
+        timeout_s=float(raw.get("timeout_s", 120)),
+        cpus=raw.get("cpus"),
+        libraries=list(raw.get("libraries", [])),
+        charts=[Chart(c["title"], list(c["metrics"])) for c in raw.get("chart", [])],
+    )
+
+
+def load(path: Path | None = None) -> dict[str, Experiment]:
+    path = path or paths.experiments_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PerflabError(f"experiment registry not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PerflabError(f"experiment registry {path} is not valid TOML: {exc}") from None
+    experiments: dict[str, Experiment] = {}
+    for raw in data.get("experiment", []):
+        exp = _parse(raw, path.parent)
+        if exp.id in experiments:
+            raise PerflabError(f"experiment id {exp.id} is registered twice in {path}")
+        experiments[exp.id] = exp
+    return experiments
+
+
+def get(experiments: dict[str, Experiment], exp_id: str) -> Experiment:
+    try:
+        return experiments[exp_id]
+    except KeyError:
+        known = ", ".join(sorted(experiments)) or "none"
+        raise PerflabError(f"unknown experiment id {exp_id!r} (known: {known})") from None

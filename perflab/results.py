@@ -1,0 +1,93 @@
+"""A measured experiment: its metrics with summaries, extra info, series and provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from perflab.errors import PerflabError
+from perflab.stats import Summary, summarize
+
+IMPLEMENTATION_LABELS = {"python": "Python", "go": "Go"}
+
+
+@dataclass
+class Metric:
+    key: str  # "<run>.<name>", e.g. "python.threads_s"
+    run: str
+    name: str
+    label: str
+    unit: str
+    values: list[float]
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.values)
+
+    @property
+    def run_label(self) -> str:
+        return IMPLEMENTATION_LABELS.get(self.run, self.run)
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "run": self.run,
+            "name": self.name,
+            "label": self.label,
+            "unit": self.unit,
+            "values": self.values,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Metric:
+        return cls(**{k: data[k] for k in ("key", "run", "name", "label", "unit", "values")})
+
+
+@dataclass
+class Result:
+    experiment: str
+    title: str
+    page: str
+    profile: str
+    metrics: dict[str, Metric]
+    info: dict[str, dict] = field(default_factory=dict)
+    series: dict[str, dict] = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    duration_s: float = 0.0
+    from_cache: bool = False
+
+    def metric(self, key: str) -> Metric:
+        try:
+            return self.metrics[key]
+        except KeyError:
+            known = ", ".join(self.metrics) or "none"
+            raise PerflabError(
+                f"experiment {self.experiment} produced no metric {key!r} (it has: {known})"
+            ) from None
+
+    def to_dict(self) -> dict:
+        return {
+            "experiment": self.experiment,
+            "title": self.title,
+            "page": self.page,
+            "profile": self.profile,
+            "metrics": [m.to_dict() for m in self.metrics.values()],
+            "info": self.info,
+            "series": self.series,
+            "environment": self.environment,
+            "duration_s": self.duration_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        metrics = [Metric.from_dict(m) for m in data["metrics"]]
+        return cls(
+            experiment=data["experiment"],
+            title=data["title"],
+            page=data["page"],
+            profile=data["profile"],
+            metrics={m.key: m for m in metrics},
+            info=data.get("info", {}),
+            series=data.get("series", {}),
+            environment=data.get("environment", {}),
+            duration_s=float(data.get("duration_s", 0.0)),
+        )

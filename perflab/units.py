@@ -1,0 +1,35 @@
+"""Human-readable numbers with units (seconds scaled to ms/µs, bytes to KiB/MiB)."""
+
+from __future__ import annotations
+
+import math
+
+_TIME_STEPS = [(1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")]
+_BYTE_STEPS = [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B")]
+
+
+def _significant(x: float, digits: int = 3) -> str:
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
+    return f"{x:,.{decimals}f}"
+
+
+def scale_for(unit: str, magnitude: float) -> tuple[float, str]:
+    """(divisor, display unit) suited to a value of this magnitude."""
+    steps = {"s": _TIME_STEPS, "B": _BYTE_STEPS}.get(unit)
+    if not steps:
+        return 1.0, unit
+    for divisor, name in steps:
+        if abs(magnitude) >= divisor:
+            return divisor, name
+    return steps[-1]
+
+
+def fmt(value: float, unit: str, *, like: float | None = None) -> str:
+    """`value` with its unit; `like` picks the scale (so an interval shares its median's unit)."""
+    divisor, shown = scale_for(unit, value if like is None else like)
+    number = _significant(value / divisor)
+    if shown in ("", "×", "%"):
+        return f"{number}{shown}"
+    return f"{number} {shown}"

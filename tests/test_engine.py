@@ -1,0 +1,165 @@
+"""The engine end to end on a throwaway book: measuring, caching, invalidation, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+from engine_fixtures import TmpBook
+
+from perflab import book, cache, measure, registry
+from perflab.errors import PerflabError
+
+
+def obtain(refresh: bool = False):
+    exp = registry.get(registry.load(), "t.exp")
+    return measure.obtain(exp, "quick", refresh=refresh)
+
+
+def test_measure_pools_samples_over_repeats_and_skips_warmup(tmp_book: TmpBook):
+    result = obtain()
+    # 1 次预热 + 3 次重复；每次输出两个样本，预热的不计
+    assert tmp_book.runs() == 4
+    assert result.metric("python.t_s").values == [0.5, 0.6] * 3
+    assert result.metric("python.ratio").summary.n == 3
+    assert result.environment["profile"] == "quick"
+    assert not result.from_cache
+
+
+def test_unchanged_inputs_are_served_from_cache(tmp_book: TmpBook):
+    obtain()
+    again = obtain()
+    assert again.from_cache
+    assert tmp_book.runs() == 4
+
+
+def test_refresh_forces_a_new_measurement(tmp_book: TmpBook):
+    obtain()
+    obtain(refresh=True)
+    assert tmp_book.runs() == 8
+
+
+def test_editing_the_example_invalidates_the_cache(tmp_book: TmpBook):
+    obtain()
+    example = tmp_book.root / "good.py"
+    example.write_text(example.read_text() + "\n# 改动\n")
+    assert not obtain().from_cache
+    assert tmp_book.runs() == 8
+
+
+def test_changing_inputs_or_profile_changes_the_key(tmp_book: TmpBook):
+    exp = registry.get(registry.load(), "t.exp")
+    quick_key = cache.cache_key(exp, "quick")
+    assert cache.cache_key(exp, "full") != quick_key
+    tmp_book.write_registry(quick_args='"--bigger"')
+    changed = registry.get(registry.load(), "t.exp")
+    assert cache.cache_key(changed, "quick") != quick_key
+
+
+def test_unrelated_files_do_not_change_the_key(tmp_book: TmpBook):
+    exp = registry.get(registry.load(), "t.exp")
+    before = cache.cache_key(exp, "quick")
+    (tmp_book.root / "page.md").write_text("只改了文字")
+    assert cache.cache_key(exp, "quick") == before
+
+
+@pytest.mark.parametrize("garbage", ["{not json", '{"key": 1}', '{"key": null, "result": []}', ""])
+def test_malformed_cache_file_is_ignored_and_remeasured(tmp_book: TmpBook, garbage: str):
+    obtain()
+    (cached_file,) = (tmp_book.root / "cache" / "results" / "quick").glob("*.json")
+    cached_file.write_text(garbage)
+    result = obtain()
+    assert not result.from_cache
+    assert tmp_book.runs() == 8
+    assert json.loads(cached_file.read_text())["result"]["experiment"] == "t.exp"
+
+
+def test_tampered_cache_with_right_key_but_broken_result_is_not_trusted(tmp_book: TmpBook):
+    obtain()
+    (cached_file,) = (tmp_book.root / "cache" / "results" / "quick").glob("*.json")
+    data = json.loads(cached_file.read_text())
+    del data["result"]["metrics"]
+    cached_file.write_text(json.dumps(data))
+    assert not obtain().from_cache
+
+
+def test_unknown_experiment_id_names_it(tmp_book: TmpBook):
+    with pytest.raises(PerflabError, match=r"unknown experiment id 'nope'.*t\.exp"):
+        book.start().result("nope")
+
+
+def test_crashing_example_reports_its_stderr_tail(tmp_book: TmpBook):
+    tmp_book.write_example(
+        "crash.py", "import sys\nprint('最后一行日志', file=sys.stderr)\nraise SystemExit(3)\n"
+    )
+    tmp_book.write_registry(example="crash.py")
+    with pytest.raises(PerflabError) as info:
+        obtain()
+    message = str(info.value)
+    assert (
+        message.splitlines()[0]
+        == "experiment t.exp (python): example crashed (exited with status 3)"
+    )
+    assert "最后一行日志" in message
+
+
+def test_example_printing_no_json_is_named(tmp_book: TmpBook):
+    tmp_book.write_example("chatty.py", "print('hello')\n")
+    tmp_book.write_registry(example="chatty.py")
+    with pytest.raises(PerflabError, match=r"t\.exp \(python\): stdout is not one JSON object"):
+        obtain()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # 僵尸进程也算已结束
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+SPAWNS_CHILD = """
+import subprocess, sys, time, pathlib
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+pathlib.Path(sys.argv[1]).with_name("child.pid").write_text(str(child.pid))
+{ending}
+"""
+
+
+@pytest.mark.parametrize(
+    ("ending", "expected"),
+    [("raise SystemExit(1)", "example crashed"), ("time.sleep(300)", "timed out after 2 s")],
+)
+def test_children_are_cleaned_up_after_crash_and_timeout(tmp_book: TmpBook, ending, expected):
+    tmp_book.write_example("leaky.py", SPAWNS_CHILD.format(ending=ending))
+    tmp_book.write_registry(example="leaky.py", extra="2")
+    started = time.monotonic()
+    with pytest.raises(PerflabError, match=expected):
+        obtain()
+    assert time.monotonic() - started < 30
+    child = int((tmp_book.root / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "a process started by the example outlived it"
+
+
+def test_invalid_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PERFLAB_PROFILE", "fast")
+    with pytest.raises(PerflabError, match="PERFLAB_PROFILE='fast' is not a profile"):
+        registry.current_profile()
+
+
+def test_registry_errors_name_the_problem(tmp_book: TmpBook):
+    (tmp_book.root / "experiments.toml").write_text(
+        "[[experiment]]\nid = 'x'\n[[experiment.run]]\nlang='go'\npath='missing'\n"
+    )
+    with pytest.raises(PerflabError, match="example missing does not exist"):
+        registry.load()
+    (tmp_book.root / "experiments.toml").write_text("not = [valid")
+    with pytest.raises(PerflabError, match="not valid TOML"):
+        registry.load()

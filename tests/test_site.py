@@ -1,0 +1,155 @@
+"""The quick-profile site, built once, checked as HTML: pages, measured tables, no third parties."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, build_site
+
+pytestmark = pytest.mark.site
+
+THIRD_PARTY = re.compile(
+    r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|localhost)[^"']+["']""", re.I
+)
+CDN_HOSTS = ("unpkg.com", "jsdelivr", "googleapis", "gstatic", "cdnjs", "mathjax", "polyfill.io")
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *_: None)
+
+
+def nav_pages() -> list[str]:
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+
+    walk(config["nav"])
+    return found
+
+
+def html_of(site: Path, page: str) -> str:
+    rel = page.removesuffix(".md").removesuffix(".ipynb")
+    rel = rel.removesuffix("index").rstrip("/")
+    path = site / rel / "index.html" if rel else site / "index.html"
+    assert path.is_file(), f"{page} was not built ({path})"
+    return path.read_text(encoding="utf-8")
+
+
+def test_every_nav_page_is_built(built_site: Path):
+    pages = nav_pages()
+    assert len(pages) >= 9
+    for page in pages:
+        assert "<article" in html_of(built_site, page)
+
+
+def test_pilot_page_shows_measured_table_chart_claim_and_provenance(built_site: Path):
+    html = html_of(built_site, "ch1/gil.md")
+    assert "<th>中位数</th>" in html or ">中位数<" in html
+    for label in ("两次顺序执行", "两个线程", "两个进程", "两个 goroutine 并发"):
+        assert label in html
+    assert re.search(r"<strong>[\d.,]+ (?:ms|s)</strong>", html), (
+        "no measured duration in the table"
+    )
+    assert "<svg" in html and "<text" in html
+    assert "perflab-verdict" in html
+    assert "perflab-provenance" in html and "档位 quick" in html
+    # 联动标签页：Python 与 Go 源码来自真实文件
+    assert "tabbed-set" in html and "def count" in html and "func count" in html
+
+
+def test_no_execution_errors_or_raw_fences_in_pages(built_site: Path):
+    for path in built_site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        assert 'exec="1"' not in html, f"an exec block was not executed in {path}"
+        assert "Traceback (most recent call last)" not in html, path
+        assert "ExecutionError" not in html, path
+
+
+def test_no_page_requests_a_third_party_host(built_site: Path):
+    for path in built_site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        # <a href> 是链接不是请求；只检查会被浏览器自动加载的资源
+        for tag in re.findall(r"<(?:script|link|img|iframe|source)\b[^>]*>", html, re.I):
+            if "<link" in tag.lower() and re.search(r'rel="(?:canonical|alternate)"', tag):
+                continue
+            assert not THIRD_PARTY.search(tag), f"{path}: {tag}"
+        for host in CDN_HOSTS:
+            assert host not in html, f"{path} mentions {host}"
+
+
+def test_mermaid_is_drawn_from_our_own_copy(built_site: Path):
+    html = html_of(built_site, "ch1/gil.md")
+    assert 'class="mermaid"' in html
+    assert re.search(r'<script src="[./]*assets/vendor/mermaid/mermaid\.min\.js"', html)
+    assert (built_site / "assets/vendor/mermaid/mermaid.min.js").stat().st_size > 1_000_000
+
+
+def test_search_index_is_segmented_chinese(built_site: Path):
+    index = json.loads((built_site / "search/search_index.json").read_text(encoding="utf-8"))
+    text = " ".join(doc["text"] for doc in index["docs"])
+    assert "\u200b" in text
+    words = set(re.split(r"[\s\u200b]+", text))
+    assert {"线程", "进程"} <= words
+
+
+def test_results_are_exported_as_json_and_csv(built_site: Path):
+    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
+    assert doc["schema"] == "perflab-results" and doc["schema_version"] == 1
+    assert doc["profile"] == "quick"
+    ids = {e["id"] for e in doc["experiments"]}
+    assert "ch1.gil" in ids
+    for exp in doc["experiments"]:
+        assert exp["environment"]["cpu_model"] and exp["environment"]["git_commit"]
+        for m in exp["metrics"]:
+            assert m["ci_low"] <= m["median"] <= m["ci_high"]
+            assert m["n"] == len(m["values"]) > 0
+    assert {c["verdict"] for c in doc["claims"]} <= {"holds", "does-not-hold", "depends"}
+    csv_lines = (built_site / "data/results.csv").read_text(encoding="utf-8").splitlines()
+    assert csv_lines[0].startswith("experiment,run,metric")
+    assert len(csv_lines) - 1 == sum(len(e["metrics"]) for e in doc["experiments"])
+
+
+def test_a_failing_example_fails_the_build_and_names_it(tmp_path: Path):
+    example = tmp_path / "broken.py"
+    example.write_text("raise RuntimeError('故意失败的示例')\n")
+    registry = tmp_path / "experiments.toml"
+    registry.write_text(
+        f"""
+[[experiment]]
+id = "broken.example"
+title = "故意失败"
+page = "index.md"
+repeats = {{ quick = 1, full = 1 }}
+[[experiment.run]]
+lang = "python"
+path = "{example}"
+"""
+    )
+    (tmp_path / "claims.toml").write_text("")
+    proc = build_site(
+        tmp_path / "site",
+        PERFLAB_EXPERIMENTS=str(registry),
+        PERFLAB_CLAIMS=str(tmp_path / "claims.toml"),
+        PERFLAB_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "experiment broken.example (python): example crashed" in output
+    assert "故意失败的示例" in output
+    assert not (tmp_path / "site" / "index.html").exists()
