@@ -1,1 +1,16 @@
-"""placeholder"""
+"""MkDocs hook: registers the ```go fence (perflab.gofence) with markdown-exec at import time."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import markdown_exec  # noqa: E402
+
+from perflab.gofence import format_go  # noqa: E402
+
+markdown_exec.formatters["go"] = format_go

@@ -1,0 +1,3 @@
+module perfbook/goexamples
+
+go 1.24
