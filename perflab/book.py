@@ -7,11 +7,12 @@ Python), the same calls measure lazily, using the cache.
 
 from __future__ import annotations
 
+import posixpath
 import sys
 import time
 
 from perflab import claims as claims_mod
-from perflab import measure, registry, render
+from perflab import env, measure, registry, render
 from perflab.claims import Claim
 from perflab.errors import PerflabError
 from perflab.results import Result
@@ -105,3 +106,32 @@ def claims(exp_id: str) -> str:
         raise PerflabError(f"no claim in claims.toml measures experiment {exp_id!r}")
     rows = render.claim_rows([(c, book.result(c.experiment)) for c in selected])
     return rows + "\n\n" + render.claim_sources(selected)
+
+
+def claims_summary(from_page: str = "index.md") -> str:
+    """Every claim in the book with its verdict and a link to its section."""
+    book = current()
+    pairs = [(c, book.result(c.experiment)) for c in book.claims]
+    return (
+        render.claim_rows(pairs, link_from=from_page) + "\n\n" + render.claim_sources(book.claims)
+    )
+
+
+def environment() -> str:
+    """The environment of this build, as a two-column table."""
+    return render.environment_table(env.capture(current().profile, ["pyperf", "psutil"]))
+
+
+def experiments_table() -> str:
+    """Every registered experiment: page, implementations, inputs and repeats per profile."""
+    return render.experiments_table(list(current().experiments.values()))
+
+
+def results_overview(from_page: str) -> str:
+    """Every experiment's table under a heading that links to its page."""
+    book = current()
+    parts = []
+    for exp in book.experiments.values():
+        target = posixpath.relpath(exp.page, posixpath.dirname(from_page) or ".")
+        parts.append(f"### [{exp.title}]({target})\n\n" + render.table(book.result(exp.id)))
+    return "\n\n".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 from html import escape
 
 from perflab import charts
@@ -79,11 +80,12 @@ def figure(result: Result, specs: list[Chart]) -> str:
     return "\n\n".join(x for x in parts if x)
 
 
-def claim_rows(claims: list[tuple[Claim, Result]], *, with_page: bool = False) -> str:
+def claim_rows(claims: list[tuple[Claim, Result]], *, link_from: str | None = None) -> str:
+    """Claim table; with link_from (the rendering page) each row links to the claim's page."""
     head = "| 说法（引述） | 我们的实测 | 判定 | 判定规则 |"
     sep = "|---|---|---|---|"
-    if with_page:
-        head, sep = head + " 出处页面 |", sep + "---|"
+    if link_from is not None:
+        head, sep = head + " 所在页面 |", sep + "---|"
     rows = [head, sep]
     for claim, result in claims:
         metric = result.metric(claim.metric)
@@ -96,8 +98,9 @@ def claim_rows(claims: list[tuple[Claim, Result]], *, with_page: bool = False) -
             f'| <span class="perflab-verdict perflab-{outcome}">{VERDICT_LABELS[outcome]}</span> '
             f"| {rule} |"
         )
-        if with_page:
-            row += f" [{claim.page}]({claim.page}) |"
+        if link_from is not None:
+            target = posixpath.relpath(claim.page, posixpath.dirname(link_from) or ".")
+            row += f" [{result.title}]({target}) |"
         rows.append(row)
     return "\n".join(rows)
 
@@ -105,3 +108,51 @@ def claim_rows(claims: list[tuple[Claim, Result]], *, with_page: bool = False) -
 def claim_sources(claims: list[Claim]) -> str:
     sources = sorted({c.source for c in claims})
     return "\n".join(f"> 引述来源：{s}" for s in sources)
+
+
+ENVIRONMENT_LABELS = {
+    "cpu_model": "CPU 型号",
+    "cpu_count": "CPU 数（系统）",
+    "cpus_available": "本进程可用 CPU 数",
+    "arch": "架构",
+    "os": "操作系统",
+    "kernel": "内核",
+    "python": "Python",
+    "python_executable": "Python 解释器路径",
+    "go": "Go",
+    "libraries": "关键库版本",
+    "git_commit": "代码提交",
+    "date": "构建时间（UTC）",
+    "profile": "档位",
+}
+
+
+def environment_table(environment: dict) -> str:
+    rows = ["| 项目 | 值 |", "|---|---|"]
+    for key, label in ENVIRONMENT_LABELS.items():
+        value = environment.get(key, "")
+        if isinstance(value, dict):
+            value = "，".join(f"{k} {v}" for k, v in value.items()) or "—"
+        rows.append(f"| {label} | `{value}` |")
+    return "\n".join(rows)
+
+
+def experiments_table(experiments: list) -> str:
+    rows = [
+        "| 实验 id | 页面 | 实现 | quick：进程数 × 参数 | full：进程数 × 参数 | 超时 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for exp in experiments:
+
+        def profile_cell(profile: str, exp=exp) -> str:
+            args = "；".join(
+                f"{r.name}: `{' '.join(r.args_for(profile)) or '—'}`" for r in exp.runs
+            )
+            return f"{exp.repeats_for(profile)}（预热 {exp.warmup_for(profile)}）× {args}"
+
+        langs = "、".join(r.name for r in exp.runs)
+        rows.append(
+            f"| `{exp.id}` | [{exp.title}]({exp.page}) | {langs} | {profile_cell('quick')} "
+            f"| {profile_cell('full')} | {exp.timeout_s:g} s |"
+        )
+    return "\n".join(rows)

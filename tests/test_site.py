@@ -70,7 +70,9 @@ def test_pilot_page_shows_measured_table_chart_claim_and_provenance(built_site: 
     assert "perflab-verdict" in html
     assert "perflab-provenance" in html and "档位 quick" in html
     # 联动标签页：Python 与 Go 源码来自真实文件
-    assert "tabbed-set" in html and "def count" in html and "func count" in html
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "tabbed-set" in html and "def count" in text and "func count" in text
+    assert "--8<--" not in text, "a snippet line was not replaced by the file's code"
 
 
 def test_no_execution_errors_or_raw_fences_in_pages(built_site: Path):
