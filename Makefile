@@ -16,7 +16,7 @@ export GOTOOLCHAIN := local
 MKDOCS := $(VENV)/bin/mkdocs
 PY := $(VENV)/bin/python
 
-.PHONY: help setup serve build test lint refresh clean
+.PHONY: help setup serve build test lint refresh clean bench-build
 
 help:
 	@echo "make serve    准备环境，用 full 档实测构建，并在 http://127.0.0.1:$(PORT) 预览（PORT=8001 可换端口）"
@@ -26,6 +26,7 @@ help:
 	@echo "make lint     ruff check / ruff format --check / gofmt / go vet"
 	@echo "make setup    只准备环境（scripts/setup.sh）"
 	@echo "make clean    删除 site/ site.tmp/ .perflab-cache/"
+	@echo "make bench-build  比较命中缓存的重建与关闭执行的构建耗时"
 
 setup:
 	@bash scripts/setup.sh setup
@@ -81,3 +82,8 @@ lint:
 
 clean:
 	rm -rf site site.tmp site.old .perflab-cache
+
+# 测量“测量”本身的开销：命中缓存的重建 vs 关闭执行的同一批页面
+bench-build:
+	@bash scripts/setup.sh build
+	$(PY) scripts/bench_build.py

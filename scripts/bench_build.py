@@ -1,0 +1,77 @@
+"""How much does measuring cost a rebuild? Times a cached rebuild against the same pages with
+execution turned off (exec blocks shown as plain code, no perflab hook). Prints medians.
+
+    .venv/bin/python scripts/bench_build.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build(config: Path, site: Path) -> float:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-q",
+            "-f",
+            str(config),
+            "-d",
+            str(site),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        docs = tmp / "docs"
+        shutil.copytree(ROOT / "docs", docs)
+        for page in docs.rglob("*.md"):
+            text = page.read_text(encoding="utf-8")
+            page.write_text(text.replace('exec="1"', 'exec="0"'), encoding="utf-8")
+        plain = ROOT / ".bench-noexec.yml"
+        plain.write_text(
+            "INHERIT: mkdocs.yml\n"
+            f"docs_dir: {docs}\n"
+            "hooks:\n  - hooks/go_fence.py\n  - hooks/mermaid_local.py\n  - hooks/zh_search.py\n",
+            encoding="utf-8",
+        )
+        try:
+            build(ROOT / "mkdocs.yml", tmp / "warm")  # 先保证缓存是热的
+            cached = [build(ROOT / "mkdocs.yml", tmp / f"c{i}") for i in range(args.runs)]
+            noexec = [build(plain, tmp / f"p{i}") for i in range(args.runs)]
+        finally:
+            plain.unlink()
+    c, p = statistics.median(cached), statistics.median(noexec)
+    print(f"cached rebuild       median {c:.2f} s  {[round(x, 2) for x in cached]}")
+    print(f"execution turned off median {p:.2f} s  {[round(x, 2) for x in noexec]}")
+    print(f"ratio {c / p:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
