@@ -1,0 +1,251 @@
+"""Chinese search in a real browser: a term finds every page that uses it.
+
+The built site is served on loopback and searched with the system Chromium, the way a
+reader does: focus the box, type, release a key. Which pages each query must find is
+computed from the built HTML (the visible text of each page's article), never typed in.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from hooks.zh_search import read_terms
+
+pytestmark = pytest.mark.browser
+
+# Terms a reader will type; each must be used by at least one page.
+REQUIRED = ["线程", "进程", "协程", "垃圾回收", "多线程"]
+# The rest of the shared term list, plus compounds built on terms. A query for one of these
+# is checked where some page uses it (skipped, with the reason, where none does yet).
+BOOK_TERMS = read_terms()
+OPTIONAL = [t for t in [*BOOK_TERMS, "两线程", "多进程", "尾延迟"] if t not in REQUIRED]
+
+BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+    "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr",
+    "ul",
+}  # fmt: skip
+SKIP_TAGS = {"script", "style", "object", "template"}
+
+
+class ArticleText(HTMLParser):
+    """Text of the page's <article>, without scripts, styles and search-excluded blocks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.inside = 0
+        self.skipping: list[list] = []  # [tag, nesting] of the blocks being skipped
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "article":
+            self.inside += 1
+        if not self.inside:
+            return
+        for entry in self.skipping:
+            if entry[0] == tag:
+                entry[1] += 1
+        if tag in SKIP_TAGS or any(name == "data-search-exclude" for name, _ in attrs):
+            self.skipping.append([tag, 1])
+        if tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.inside:
+            for entry in self.skipping:
+                if entry[0] == tag:
+                    entry[1] -= 1
+            self.skipping = [entry for entry in self.skipping if entry[1] > 0]
+            if tag in BLOCK_TAGS:
+                self.parts.append("\n")
+        if tag == "article" and self.inside:
+            self.inside -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and not self.skipping:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def page_path(site: Path, page_file: Path) -> str:
+    """Site-relative URL path of a built page: 'ch1/gil/', '' for the home page."""
+    rel = page_file.relative_to(site).as_posix()
+    return rel.removesuffix("index.html")
+
+
+@pytest.fixture(scope="module")
+def search_index(built_site: Path) -> dict:
+    return json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def page_texts(built_site: Path, search_index: dict) -> dict[str, str]:
+    """Visible article text of every page the search index covers."""
+    # Pages with `search: exclude` (and 404.html) are not searchable by design.
+    indexed = {doc["location"].split("#")[0] for doc in search_index["docs"]}
+    texts = {}
+    for page_file in sorted(built_site.rglob("*.html")):
+        path = page_path(built_site, page_file)
+        if path not in indexed:
+            continue
+        parser = ArticleText()
+        parser.feed(page_file.read_text(encoding="utf-8"))
+        parser.close()
+        texts[path] = parser.text()
+    assert texts, f"no indexed pages found in {built_site}"
+    return texts
+
+
+def pages_using(term: str, texts: dict[str, str]) -> set[str]:
+    return {path for path, text in texts.items() if term in text}
+
+
+def _loopback_only(route) -> None:
+    host = urlsplit(route.request.url).hostname
+    if host in ("127.0.0.1", "localhost") or route.request.url.startswith(("data:", "blob:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def search_site(browser, base_url: str, query: str) -> set[str]:
+    """Type `query` into the site's search box; the site paths of all result links."""
+    context = browser.new_context()
+    try:
+        context.route("**/*", _loopback_only)
+        page = context.new_page()
+        response = page.goto(base_url + "/")
+        assert response is not None and response.ok, f"cannot open {base_url}/"
+        # The meta line says the engine is initializing (as served) until the worker has
+        # built the index, then shows the placeholder.
+        served = re.search(r'class="md-search-result__meta">\s*(.*?)\s*<', response.text())
+        assert served, "no search result meta line on the home page"
+        initializing = served.group(1)
+        meta = page.locator(".md-search-result__meta")
+        page.wait_for_function(
+            "text => document.querySelector('.md-search-result__meta').textContent.trim() !== text",
+            arg=initializing,
+            timeout=20_000,
+        )
+        placeholder = meta.inner_text().strip()
+
+        box = page.locator("input[data-md-component=search-query]")
+        box.focus()
+        box.fill(query)
+        # Material reads the query on key release, as after an input method commits.
+        box.press("End")
+        page.wait_for_function(
+            "text => document.querySelector('.md-search-result__meta').textContent.trim() !== text",
+            arg=placeholder,
+            timeout=20_000,
+        )
+        # Material renders ten results, then more as the list scrolls to its end.
+        numbers = re.findall(r"\d+", meta.inner_text())
+        wanted = int(numbers[0]) if numbers else 0
+        items = page.locator(".md-search-result__list > li")
+        deadline = time.monotonic() + 20
+        while items.count() < wanted and time.monotonic() < deadline:
+            items.last.scroll_into_view_if_needed()
+            page.wait_for_timeout(100)
+        hrefs = page.eval_on_selector_all(
+            ".md-search-result__list a.md-search-result__link", "els => els.map(e => e.href)"
+        )
+        assert items.count() == wanted, (
+            f"{query}: meta says {wanted} results, list shows {items.count()}"
+        )
+    finally:
+        context.close()
+    base_path = urlsplit(base_url + "/").path
+    found = set()
+    for href in hrefs:
+        parts = urlsplit(href)
+        path = unquote(parts.path).removeprefix(base_path)
+        found.add(f"{path}#{unquote(parts.fragment)}" if parts.fragment else path)
+    return found
+
+
+def sections_using(term: str, search_index: dict) -> set[str]:
+    """Indexed sections (page#anchor) whose title or text contains `term`."""
+    found = set()
+    for doc in search_index["docs"]:
+        if "#" not in doc["location"]:
+            continue
+        plain = html.unescape(re.sub(r"<[^>]*>", "", doc["title"] + "\n" + doc["text"]))
+        if term in plain.replace("\u200b", ""):
+            found.add(doc["location"])
+    return found
+
+
+def _check(term: str, browser, served_site: str, page_texts: dict, search_index: dict) -> None:
+    found = search_site(browser, served_site, term)
+    pages = {location.split("#")[0] for location in found}
+    expected = pages_using(term, page_texts)
+    missing = sorted(expected - pages)
+    assert not missing, (
+        f"searching {term} misses pages {missing}; found {sorted(pages)}, "
+        f"pages using it {sorted(expected)}"
+    )
+    # Finer: every section of those pages that uses the term is listed under its page.
+    expected = sections_using(term, search_index)
+    missing = sorted(expected - found)
+    assert not missing, (
+        f"searching {term} misses sections {missing}; found {sorted(found)}, "
+        f"sections using it {sorted(expected)}"
+    )
+
+
+@pytest.mark.parametrize("term", REQUIRED)
+def test_search_finds_every_page_using_term(
+    term: str, browser, served_site: str, page_texts: dict[str, str], search_index: dict
+) -> None:
+    assert pages_using(term, page_texts), f"no page uses {term}: this check would be vacuous"
+    _check(term, browser, served_site, page_texts, search_index)
+
+
+@pytest.mark.parametrize("term", OPTIONAL)
+def test_search_finds_every_page_using_book_term(
+    term: str, browser, served_site: str, page_texts: dict[str, str], search_index: dict
+) -> None:
+    if not pages_using(term, page_texts):
+        pytest.skip(f"no page uses {term} yet")
+    _check(term, browser, served_site, page_texts, search_index)
+
+
+# Not a browser test, but about the same index; it needs only the built site.
+@pytest.mark.site
+def test_search_index_is_segmented_at_book_terms(search_index: dict) -> None:
+    texts = [doc["title"] + "\n" + doc["text"] for doc in search_index["docs"]]
+    han = r"[\u4e00-\u9fff]"
+    assert any(re.search(f"{han}\u200b{han}", text) for text in texts), (
+        "search index has no U+200B between Chinese words: is jieba installed?"
+    )
+
+    separator = search_index["config"]["separator"]
+    ahead = re.search(r"\(\?=([^()]*)\)", separator)
+    behind = re.search(r"\(\?<=([^()]*)\)", separator)
+    assert ahead and behind, f"separator has no zero-width term splits: {separator}"
+    for group in (ahead, behind):
+        alternatives = group.group(1).split("|")
+        assert set(alternatives) == set(BOOK_TERMS), separator
+        # Longest first, so a compound term wins over a term inside it.
+        assert [len(a) for a in alternatives] == sorted(map(len, alternatives), reverse=True)
+    assert set(REQUIRED) - {"多线程"} <= set(BOOK_TERMS)
+
+    # jieba (with the term list as user dictionary) never cuts a term apart.
+    for term in BOOK_TERMS:
+        for text in texts:
+            joined = text.replace("\u200b", "")
+            assert joined.count(term) == text.count(term), (
+                f"jieba cut {term} apart in the index: {text[:200]!r}"
+            )
