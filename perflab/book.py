@@ -103,7 +103,7 @@ def claims(exp_id: str) -> str:
     book = current()
     selected = book.claims_for(experiment=exp_id)
     if not selected:
-        raise PerflabError(f"no claim in claims.toml measures experiment {exp_id!r}")
+        raise PerflabError(f"no claim in registry/*.toml measures experiment {exp_id!r}")
     rows = render.claim_rows([(c, book.result(c.experiment)) for c in selected])
     return rows + "\n\n" + render.claim_sources(selected)
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from perflab import env, gobuild, paths, toolchain
-from perflab.registry import Experiment
+from perflab.registry import GO_BINARY, Experiment
 from perflab.results import Result
 
 CACHE_FORMAT = 1
@@ -29,12 +29,19 @@ def _sources(exp: Experiment) -> dict[str, str]:
     files: list[Path] = []
     for run in exp.runs:
         files += gobuild.source_files(run.path) if run.lang == "go" else [run.path]
+        for args in run.args.values():
+            for arg in args:
+                for package in GO_BINARY.findall(arg):
+                    files += gobuild.source_files(paths.resolve(package))
     return {paths.relative(p): _file_digest(p) for p in files}
 
 
 def key_material(exp: Experiment, profile: str) -> dict:
     """Everything a result depends on; the cache key is its hash."""
-    uses_go = any(run.lang == "go" for run in exp.runs)
+    uses_go = any(
+        run.lang == "go" or any(GO_BINARY.search(a) for args in run.args.values() for a in args)
+        for run in exp.runs
+    )
     return {
         "format": CACHE_FORMAT,
         "experiment": exp.id,

@@ -1,4 +1,4 @@
-"""Quoted claims (claims.toml) and verdicts computed from our measurements.
+"""Quoted claims ([[claim]] tables in registry/*.toml) and verdicts computed from measurements.
 
 A claim names the experiment and metric that measure it and a rule; the verdict is computed
 from the metric's median and interval, never typed by hand.
@@ -6,11 +6,9 @@ from the metric's median and interval, never typed by hand.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
-from perflab import paths
+from perflab import registry
 from perflab.errors import PerflabError
 from perflab.stats import Summary
 
@@ -97,16 +95,10 @@ def _rule(raw: dict, claim_id: str) -> Rule:
 REQUIRED = ("id", "page", "claim", "quoted", "source", "experiment", "metric", "rule")
 
 
-def load(path: Path | None = None) -> list[Claim]:
-    path = path or paths.claims_file()
-    if not path.exists():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise PerflabError(f"claims registry {path} is not valid TOML: {exc}") from None
+def load() -> list[Claim]:
+    """Every [[claim]] in the registry files, checked for the fields a verdict needs."""
     claims, seen = [], set()
-    for raw in data.get("claim", []):
+    for raw, path in registry.read_tables("claim"):
         missing = [k for k in REQUIRED if k not in raw]
         if missing:
             raise PerflabError(

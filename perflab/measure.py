@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
 
-from perflab import cache, env, gobuild
-from perflab.registry import Experiment, Run
+from perflab import cache, env, gobuild, paths
+from perflab.registry import GO_BINARY, Experiment, Run
 from perflab.results import Metric, Result
 from perflab.runner import parse_output, pick_cpus, run_command
 
@@ -18,10 +19,23 @@ def _silent(_: str) -> None:
     pass
 
 
+def expand_args(args: list[str], label: str) -> list[str]:
+    """Replace {go:go-examples/pkg} with the path of that package's built binary.
+
+    A Python example that drives a Go server (say) gets the binary without building it itself.
+    """
+
+    def binary(match: re.Match) -> str:
+        return str(gobuild.build(paths.resolve(match.group(1)), label))
+
+    return [GO_BINARY.sub(binary, arg) for arg in args]
+
+
 def command_for(run: Run, profile: str, label: str) -> list[str]:
+    args = expand_args(run.args_for(profile), label)
     if run.lang == "go":
-        return [str(gobuild.build(run.path, label)), *run.args_for(profile)]
-    return [sys.executable, str(run.path), *run.args_for(profile)]
+        return [str(gobuild.build(run.path, label)), *args]
+    return [sys.executable, str(run.path), *args]
 
 
 def _merge(result: Result, run: Run, output: dict) -> None:

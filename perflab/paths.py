@@ -13,12 +13,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PERFLAB_CACHE_DIR") or ROOT / ".perflab-cache")
 
 
-def experiments_file() -> Path:
-    return Path(os.environ.get("PERFLAB_EXPERIMENTS") or ROOT / "experiments.toml")
+def registry_files() -> list[Path]:
+    """The registry: every *.toml in registry/ (one file per page), or PERFLAB_REGISTRY.
+
+    PERFLAB_REGISTRY may name a single file or a folder; tests point it at a temp book.
+    """
+    source = Path(os.environ.get("PERFLAB_REGISTRY") or ROOT / "registry")
+    return sorted(source.glob("*.toml")) if source.is_dir() else [source]
 
 
-def claims_file() -> Path:
-    return Path(os.environ.get("PERFLAB_CLAIMS") or ROOT / "claims.toml")
+def resolve(path: str) -> Path:
+    """Paths in the registry are relative to the repository root (or absolute)."""
+    return (ROOT / path).resolve()
 
 
 def relative(path: Path) -> str:

@@ -1,12 +1,14 @@
-"""The experiment registry (experiments.toml): id → example code, inputs per profile, repeats, page.
+"""The experiment registry (registry/*.toml): id → example code, inputs per profile, repeats, page.
 
-The registry is data, not code, so a contributor adds an experiment by adding a table;
-PERFLAB_EXPERIMENTS points the engine at another registry (tests use this).
+The registry is data, not code: a contributor adds an experiment by adding a table to the
+page's file in registry/ (claims that it measures sit beside it, see claims.py).
+PERFLAB_REGISTRY points the engine at another registry (tests use this).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,8 @@ from perflab import paths
 from perflab.errors import PerflabError
 
 PROFILES = ("quick", "full")
+# 参数里的 {go:go-examples/包路径} 会被替换成该 Go 包编译出的二进制路径
+GO_BINARY = re.compile(r"\{go:([^}]+)\}")
 LANGS = ("python", "go")
 
 
@@ -76,16 +80,16 @@ def _per_profile(raw: object, what: str, exp_id: str) -> dict:
     return raw
 
 
-def _parse(raw: dict, base: Path) -> Experiment:
+def _parse(raw: dict, source: Path) -> Experiment:
     exp_id = raw.get("id")
     if not exp_id:
-        raise PerflabError(f"{paths.experiments_file()}: an experiment has no id")
+        raise PerflabError(f"{source}: an experiment has no id")
     runs = []
     for run in raw.get("run", []):
         lang = run.get("lang")
         if lang not in LANGS:
             raise PerflabError(f"experiment {exp_id}: run language {lang!r} is not one of {LANGS}")
-        path = (base / run["path"]).resolve()
+        path = paths.resolve(run["path"])
         if not path.exists():
             raise PerflabError(f"experiment {exp_id}: example {run['path']} does not exist")
         args = run.get("args", {})
@@ -106,19 +110,27 @@ def _parse(raw: dict, base: Path) -> Experiment:
     )
 
 
-def load(path: Path | None = None) -> dict[str, Experiment]:
-    path = path or paths.experiments_file()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PerflabError(f"experiment registry not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PerflabError(f"experiment registry {path} is not valid TOML: {exc}") from None
+def read_tables(kind: str) -> list[tuple[dict, Path]]:
+    """Every [[kind]] table of every registry file, with the file it came from."""
+    files = paths.registry_files()
+    if not files or not all(f.is_file() for f in files):
+        raise PerflabError(f"experiment registry not found: {', '.join(map(str, files)) or 'none'}")
+    tables = []
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise PerflabError(f"registry file {path} is not valid TOML: {exc}") from None
+        tables += [(raw, path) for raw in data.get(kind, [])]
+    return tables
+
+
+def load() -> dict[str, Experiment]:
     experiments: dict[str, Experiment] = {}
-    for raw in data.get("experiment", []):
-        exp = _parse(raw, path.parent)
+    for raw, source in read_tables("experiment"):
+        exp = _parse(raw, source)
         if exp.id in experiments:
-            raise PerflabError(f"experiment id {exp.id} is registered twice in {path}")
+            raise PerflabError(f"experiment id {exp.id} is registered twice ({source})")
         experiments[exp.id] = exp
     return experiments
 

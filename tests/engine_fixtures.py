@@ -20,14 +20,14 @@ class TmpBook:
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.root = root
         self.runs_file = root / "runs.txt"
-        monkeypatch.setenv("PERFLAB_EXPERIMENTS", str(root / "experiments.toml"))
-        monkeypatch.setenv("PERFLAB_CLAIMS", str(root / "claims.toml"))
+        monkeypatch.setenv("PERFLAB_REGISTRY", str(root / "registry"))
+        (root / "registry").mkdir()
         monkeypatch.setenv("PERFLAB_CACHE_DIR", str(root / "cache"))
         monkeypatch.setenv("PERFLAB_PROFILE", "quick")
         monkeypatch.delenv("PERFLAB_REFRESH", raising=False)
         self.write_example("good.py", GOOD_EXAMPLE)
         self.write_registry()
-        (root / "claims.toml").write_text("")
+        (root / "registry" / "claims.toml").write_text("")
 
     def write_example(self, name: str, code: str) -> Path:
         path = self.root / name
@@ -38,7 +38,7 @@ class TmpBook:
         self, example: str = "good.py", quick_args: str = "", extra: str = ""
     ) -> None:
         args = f'["{self.runs_file}"{", " + quick_args if quick_args else ""}]'
-        (self.root / "experiments.toml").write_text(
+        (self.root / "registry" / "experiments.toml").write_text(
             f"""
 [[experiment]]
 id = "t.exp"
@@ -50,7 +50,7 @@ warmup = {{ quick = 1, full = 1 }}
 
 [[experiment.run]]
 lang = "python"
-path = "{example}"
+path = "{self.root / example}"
 args = {{ quick = {args}, full = {args} }}
 """
         )

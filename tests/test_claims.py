@@ -48,13 +48,15 @@ rule = {{ kind = "approx", value = 1.0, tolerance = 0.1 }}
 
 
 def test_claim_on_a_missing_experiment_fails(tmp_book: TmpBook):
-    (tmp_book.root / "claims.toml").write_text(CLAIM.format(experiment="gone", metric="python.t_s"))
+    (tmp_book.root / "registry" / "claims.toml").write_text(
+        CLAIM.format(experiment="gone", metric="python.t_s")
+    )
     with pytest.raises(PerflabError, match=r"claim t\.claim refers to experiment 'gone'"):
         book.start()
 
 
 def test_claim_on_a_metric_never_produced_fails(tmp_book: TmpBook):
-    (tmp_book.root / "claims.toml").write_text(
+    (tmp_book.root / "registry" / "claims.toml").write_text(
         CLAIM.format(experiment="t.exp", metric="python.nope")
     )
     session = book.start()
@@ -65,7 +67,7 @@ def test_claim_on_a_metric_never_produced_fails(tmp_book: TmpBook):
 
 
 def test_claim_renders_with_computed_verdict(tmp_book: TmpBook):
-    (tmp_book.root / "claims.toml").write_text(
+    (tmp_book.root / "registry" / "claims.toml").write_text(
         CLAIM.format(experiment="t.exp", metric="python.ratio")
     )
     book.start()
@@ -83,7 +85,7 @@ def test_claim_renders_with_computed_verdict(tmp_book: TmpBook):
     ],
 )
 def test_malformed_claims_are_rejected(tmp_book: TmpBook, body: str, message: str):
-    (tmp_book.root / "claims.toml").write_text(
+    (tmp_book.root / "registry" / "claims.toml").write_text(
         body.format(experiment="t.exp", metric="python.ratio")
     )
     with pytest.raises(PerflabError, match=message):

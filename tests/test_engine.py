@@ -155,11 +155,29 @@ def test_invalid_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_registry_errors_name_the_problem(tmp_book: TmpBook):
-    (tmp_book.root / "experiments.toml").write_text(
+    (tmp_book.root / "registry" / "experiments.toml").write_text(
         "[[experiment]]\nid = 'x'\n[[experiment.run]]\nlang='go'\npath='missing'\n"
     )
     with pytest.raises(PerflabError, match="example missing does not exist"):
         registry.load()
-    (tmp_book.root / "experiments.toml").write_text("not = [valid")
+    (tmp_book.root / "registry" / "experiments.toml").write_text("not = [valid")
     with pytest.raises(PerflabError, match="not valid TOML"):
         registry.load()
+
+
+def test_go_package_placeholder_becomes_a_built_binary(tmp_book: TmpBook):
+    tmp_book.write_example(
+        "drives_go.py",
+        """
+        import json, os, subprocess, sys
+        binary = sys.argv[2]
+        assert os.access(binary, os.X_OK), binary
+        out = json.loads(subprocess.run([binary, "-n", "1000"], capture_output=True, text=True).stdout)
+        print(json.dumps({"metrics": {"go_n": {"unit": "", "value": out["info"]["n"]}}}))
+        """,
+    )
+    tmp_book.write_registry(example="drives_go.py", quick_args='"{go:go-examples/ch1/gil}"')
+    result = obtain()
+    assert result.metric("python.go_n").values == [1000.0] * 3
+    exp = registry.get(registry.load(), "t.exp")
+    assert "go-examples/ch1/gil/main.go" in cache.key_material(exp, "quick")["sources"]

@@ -130,7 +130,7 @@ def test_results_are_exported_as_json_and_csv(built_site: Path):
 def test_a_failing_example_fails_the_build_and_names_it(tmp_path: Path):
     example = tmp_path / "broken.py"
     example.write_text("raise RuntimeError('故意失败的示例')\n")
-    registry = tmp_path / "experiments.toml"
+    registry = tmp_path / "broken.toml"
     registry.write_text(
         f"""
 [[experiment]]
@@ -143,11 +143,9 @@ lang = "python"
 path = "{example}"
 """
     )
-    (tmp_path / "claims.toml").write_text("")
     proc = build_site(
         tmp_path / "site",
-        PERFLAB_EXPERIMENTS=str(registry),
-        PERFLAB_CLAIMS=str(tmp_path / "claims.toml"),
+        PERFLAB_REGISTRY=str(registry),
         PERFLAB_CACHE_DIR=str(tmp_path / "cache"),
     )
     output = proc.stdout + proc.stderr
