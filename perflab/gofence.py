@@ -18,7 +18,7 @@ from pathlib import Path
 
 from markdown_exec import ExecutionError, base_format
 
-from perflab import paths, toolchain
+from perflab import env, paths, toolchain
 
 DEFAULT_TIMEOUT = 60.0
 GO_MOD = "module gofence\n\ngo 1.24\n"
@@ -65,7 +65,9 @@ def _run_cached(code: str, returncode: int) -> str:
     except Exception as exc:
         raise ExecutionError(f"go fence: missing Go toolchain: {exc}") from exc
     version = toolchain.go_version() or "unknown"
-    key = hashlib.sha256(f"{version}\0{returncode}\0{code}".encode()).hexdigest()
+    # 输出可能取决于机器（CPU 数等），所以机器也进键
+    machine = json.dumps(env.machine(), sort_keys=True)
+    key = hashlib.sha256(f"{version}\0{machine}\0{returncode}\0{code}".encode()).hexdigest()
     path = cache_dir() / f"{key}.json"
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))

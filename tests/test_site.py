@@ -73,6 +73,8 @@ def test_pilot_page_shows_measured_table_chart_claim_and_provenance(built_site: 
     text = re.sub(r"<[^>]+>", "", html)
     assert "tabbed-set" in html and "def count" in text and "func count" in text
     assert "--8<--" not in text, "a snippet line was not replaced by the file's code"
+    # go 代码块在构建时真的运行了：输出里有这台机器的 GOMAXPROCS
+    assert re.search(r"runtime\.GOMAXPROCS\(0\) = [1-9]", text)
 
 
 def test_no_execution_errors_or_raw_fences_in_pages(built_site: Path):
