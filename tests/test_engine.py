@@ -172,7 +172,8 @@ def test_go_package_placeholder_becomes_a_built_binary(tmp_book: TmpBook):
         import json, os, subprocess, sys
         binary = sys.argv[2]
         assert os.access(binary, os.X_OK), binary
-        out = json.loads(subprocess.run([binary, "-n", "1000"], capture_output=True, text=True).stdout)
+        proc = subprocess.run([binary, "-n", "1000"], capture_output=True, text=True)
+        out = json.loads(proc.stdout)
         print(json.dumps({"metrics": {"go_n": {"unit": "", "value": out["info"]["n"]}}}))
         """,
     )
