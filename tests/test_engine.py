@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 from engine_fixtures import TmpBook
+from processes import process_gone
 
 from perflab import book, cache, measure, registry
 from perflab.errors import PerflabError
@@ -112,16 +112,6 @@ def test_example_printing_no_json_is_named(tmp_book: TmpBook):
         obtain()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # 僵尸进程也算已结束
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().split(")")[-1].split()[0] != "Z"
-
-
 SPAWNS_CHILD = """
 import subprocess, sys, time, pathlib
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
@@ -142,10 +132,7 @@ def test_children_are_cleaned_up_after_crash_and_timeout(tmp_book: TmpBook, endi
         obtain()
     assert time.monotonic() - started < 30
     child = int((tmp_book.root / "child.pid").read_text())
-    deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child), "a process started by the example outlived it"
+    assert process_gone(child), "a process started by the example outlived it"
 
 
 def test_invalid_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):

@@ -8,20 +8,12 @@ import sys
 import time
 
 import pytest
+from processes import process_gone
 
 from perflab import load
 from perflab.errors import PerflabError
 
 HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "{port}"]
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().split(")")[-1].split()[0] == "Z"
 
 
 def port_closed(port: int) -> bool:
@@ -35,7 +27,7 @@ def test_server_is_stopped_and_port_freed_even_when_the_body_fails(tmp_path):
         assert not port_closed(server.port)
         pid, port = server.pid, server.port
         raise RuntimeError("测量中途失败")
-    assert gone(pid)
+    assert process_gone(pid)
     assert port_closed(port)
 
 
