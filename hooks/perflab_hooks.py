@@ -14,12 +14,13 @@ if str(ROOT) not in sys.path:
 
 from mkdocs.exceptions import PluginError  # noqa: E402
 
-from perflab import book, export  # noqa: E402
+from perflab import book, export, reference  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
 
 
 def on_pre_build(config, **kwargs) -> None:
     try:
+        reference.load()  # 参照快照坏了就在测量前一行报错，而不是在页面渲染时
         session = book.start()
         print(
             f"[perflab] 档位 {session.profile}：共 {len(session.experiments)} 个实验"
@@ -30,6 +31,11 @@ def on_pre_build(config, **kwargs) -> None:
         session.measure_all()
     except PerflabError as exc:
         raise PluginError(f"perflab: {exc}") from None
+
+
+def on_page_markdown(markdown, page, **kwargs):
+    book.current().page = page.file.src_uri
+    return markdown
 
 
 def on_post_build(config, **kwargs) -> None:

@@ -7,7 +7,6 @@ Python), the same calls measure lazily, using the cache.
 
 from __future__ import annotations
 
-import posixpath
 import sys
 import time
 
@@ -30,6 +29,8 @@ class Book:
         self.claims = claims_mod.load()
         claims_mod.check_references(self.claims, set(self.experiments))
         self.results: dict[str, Result] = {}
+        # 正在渲染的页面（由 MkDocs 钩子设置）：exec 输出里的链接要相对它来写
+        self.page = "index.md"
 
     def result(self, exp_id: str, progress=None) -> Result:
         if exp_id not in self.results:
@@ -108,13 +109,12 @@ def claims(exp_id: str) -> str:
     return rows + "\n\n" + render.claim_sources(selected)
 
 
-def claims_summary(from_page: str = "index.md") -> str:
+def claims_summary() -> str:
     """Every claim in the book with its verdict and a link to its section."""
     book = current()
     pairs = [(c, book.result(c.experiment)) for c in book.claims]
-    return (
-        render.claim_rows(pairs, link_from=from_page) + "\n\n" + render.claim_sources(book.claims)
-    )
+    rows = render.claim_rows(pairs, link_from=book.page)
+    return rows + "\n\n" + render.claim_sources(book.claims)
 
 
 def environment() -> str:
@@ -124,14 +124,50 @@ def environment() -> str:
 
 def experiments_table() -> str:
     """Every registered experiment: page, implementations, inputs and repeats per profile."""
-    return render.experiments_table(list(current().experiments.values()))
+    return render.experiments_table(list(current().experiments.values()), current().page)
 
 
-def results_overview(from_page: str) -> str:
+def results_overview() -> str:
     """Every experiment's table under a heading that links to its page."""
     book = current()
     parts = []
     for exp in book.experiments.values():
-        target = posixpath.relpath(exp.page, posixpath.dirname(from_page) or ".")
-        parts.append(f"### [{exp.title}]({target})\n\n" + render.table(book.result(exp.id)))
+        href = render.page_href(exp.page, book.page)
+        parts.append(f"### [{exp.title}]({href})\n\n" + render.table(book.result(exp.id)))
     return "\n\n".join(parts)
+
+
+def reference_comparison() -> str:
+    """This build against the committed reference snapshot (reference/results.json)."""
+    from perflab import export, reference  # export 导入本模块：在这里导入以免循环
+
+    return reference.comparison(export.document(current()))
+
+
+def value(exp_id: str, key: str) -> str:
+    """One measured metric inline (median and interval), for a table written on a page."""
+    return render.value(result(exp_id).metric(key))
+
+
+def grid(exp_id: str, template: str, rows: dict[str, str], cols: dict[str, str]) -> str:
+    """Medians of metrics as a matrix; see render.grid."""
+    return render.grid(result(exp_id), template, rows, cols)
+
+
+def info_table(exp_id: str, run: str, field_name: str, columns: list[tuple[str, ...]]) -> str:
+    """A list the example reported in its info (e.g. top allocation sites), as a table."""
+    r = result(exp_id)
+    try:
+        rows = r.info[run][field_name]
+    except KeyError:
+        raise PerflabError(
+            f"experiment {exp_id}: run {run!r} reported no info {field_name!r}"
+        ) from None
+    return render.records(rows, columns)
+
+
+def charts(exp_id: str) -> str:
+    """The experiment's charts and its provenance line, without the full table."""
+    book = current()
+    r = book.result(exp_id)
+    return render.chart_html(r, book.experiments[exp_id].charts) + "\n\n" + render.provenance(r)

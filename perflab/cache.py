@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from perflab import env, gobuild, paths, toolchain
+from perflab import env, gobuild, interpreters, paths, toolchain
 from perflab.registry import GO_BINARY, Experiment
 from perflab.results import Result
 
@@ -52,6 +52,8 @@ def key_material(exp: Experiment, profile: str) -> dict:
         "cpus": exp.cpus,
         "sources": _sources(exp),
         "python": sys.version,
+        # 每个指定了解释器的运行：找到的确切版本与路径（或“未找到”）
+        "interpreters": interpreters.for_runs(exp.runs),
         "go": toolchain.go_version() if uses_go else None,
         "libraries": env.library_versions(exp.libraries),
         "machine": env.machine(),

@@ -7,7 +7,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from perflab import cache, env, gobuild, paths
+from perflab import cache, env, gobuild, interpreters, paths
+from perflab.errors import PerflabError
 from perflab.registry import GO_BINARY, Experiment, Run
 from perflab.results import Metric, Result
 from perflab.runner import parse_output, pick_cpus, run_command
@@ -32,10 +33,15 @@ def expand_args(args: list[str], label: str) -> list[str]:
 
 
 def command_for(run: Run, profile: str, label: str) -> list[str]:
+    """The command line of one run; a missing interpreter is a one-line PerflabError."""
     args = expand_args(run.args_for(profile), label)
     if run.lang == "go":
         return [str(gobuild.build(run.path, label)), *args]
-    return [sys.executable, str(run.path), *args]
+    if run.interpreter is None:
+        return [sys.executable, str(run.path), *args]
+    found = interpreters.require(run.interpreter, label)
+    # 其他解释器只运行标准库代码：-E -s 不读 PYTHON* 环境变量与用户 site-packages
+    return [found.executable, "-E", "-s", str(run.path), *args]
 
 
 def _merge(result: Result, run: Run, output: dict) -> None:
@@ -55,7 +61,17 @@ def measure(exp: Experiment, profile: str, progress: Progress = _silent) -> Resu
     started = time.perf_counter()
     cpus = pick_cpus(exp.cpus)
     labels = {run.name: f"experiment {exp.id} ({run.name})" for run in exp.runs}
-    commands = {run.name: command_for(run, profile, labels[run.name]) for run in exp.runs}
+    used = interpreters.for_runs(exp.runs)
+    # 可选运行的解释器不在本机：跳过，并把原因记进结果
+    skipped = {
+        run.name: used[run.name]["why"]
+        for run in exp.runs
+        if run.optional and run.name in used and not used[run.name]["found"]
+    }
+    runs = [run for run in exp.runs if run.name not in skipped]
+    if not runs:
+        raise PerflabError(f"experiment {exp.id}: every run was skipped (no interpreter found)")
+    commands = {run.name: command_for(run, profile, labels[run.name]) for run in runs}
 
     def once(run: Run) -> dict:
         out = run_command(
@@ -68,16 +84,26 @@ def measure(exp: Experiment, profile: str, progress: Progress = _silent) -> Resu
         return parse_output(out, labels[run.name])
 
     result = Result(exp.id, exp.title, exp.page, profile, metrics={})
+    for name, why in skipped.items():
+        progress(f"跳过 {name}：{why}")
     for i in range(exp.warmup_for(profile)):
         progress(f"预热 {i + 1}/{exp.warmup_for(profile)}")
-        for run in exp.runs:
+        for run in runs:
             once(run)
     repeats = exp.repeats_for(profile)
     for i in range(repeats):
         progress(f"第 {i + 1}/{repeats} 次")
-        for run in exp.runs:
+        for run in runs:
             _merge(result, run, once(run))
+    # 按注册表里的顺序记下被跳过的运行，页面据此说明哪些解释器没找到
+    result.info = {
+        run.name: {"skipped": skipped[run.name]} if run.name in skipped else result.info[run.name]
+        for run in exp.runs
+        if run.name in skipped or run.name in result.info
+    }
     result.environment = env.capture(profile, exp.libraries)
+    if used:
+        result.environment["interpreters"] = used
     result.environment["cpus_used"] = len(cpus) if cpus else len(env.cpus_available())
     result.duration_s = time.perf_counter() - started
     return result

@@ -43,6 +43,10 @@ class Run:
     lang: str
     path: Path
     args: dict[str, list[str]]
+    # Python 解释器："3.12"、"3.13t"（自由线程版）或命令名；None = 运行引擎的解释器
+    interpreter: str | None = None
+    # 找不到解释器时跳过这次运行（结果的 info 里记下原因），而不是让构建失败
+    optional: bool = False
 
     def args_for(self, profile: str) -> list[str]:
         return list(self.args.get(profile, []))
@@ -93,7 +97,26 @@ def _parse(raw: dict, source: Path) -> Experiment:
         if not path.exists():
             raise PerflabError(f"experiment {exp_id}: example {run['path']} does not exist")
         args = run.get("args", {})
-        runs.append(Run(name=run.get("name", lang), lang=lang, path=path, args=args))
+        name = run.get("name", lang)
+        interpreter = run.get("interpreter")
+        optional = run.get("optional", False)
+        if interpreter is not None and (lang != "python" or not isinstance(interpreter, str)):
+            raise PerflabError(
+                f"experiment {exp_id}, run {name}: interpreter must be a string such as "
+                '"3.12" and only python runs take one'
+            )
+        if not isinstance(optional, bool):
+            raise PerflabError(f"experiment {exp_id}, run {name}: optional must be true or false")
+        runs.append(
+            Run(
+                name=name,
+                lang=lang,
+                path=path,
+                args=args,
+                interpreter=interpreter or None,
+                optional=optional,
+            )
+        )
     if not runs:
         raise PerflabError(f"experiment {exp_id}: no [[experiment.run]] entry")
     return Experiment(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 from html import escape
+
+from mkdocs.utils import get_relative_url
 
 from perflab import charts
 from perflab.claims import VERDICT_LABELS, Claim, verdict
@@ -38,11 +39,22 @@ def table(result: Result, keys: list[str] | None = None) -> str:
     return "\n".join([head, *(metric_row(m) for m in metrics)])
 
 
+def skipped_run(result: Result, key: str) -> bool:
+    """Whether the metric key belongs to an optional run that was skipped (no interpreter)."""
+    return "skipped" in result.info.get(key.split(".", 1)[0], {})
+
+
 def chart_html(result: Result, specs: list[Chart]) -> str:
-    """The charts the registry declares for this experiment, as inline SVG."""
-    return "\n".join(
-        charts.bar_chart(c.title, [result.metric(k) for k in c.metrics]) for c in specs
-    )
+    """The charts the registry declares for this experiment, as inline SVG.
+
+    Bars of skipped optional runs are left out; a chart with no bar left is not drawn.
+    """
+    drawn = []
+    for c in specs:
+        metrics = [result.metric(k) for k in c.metrics if not skipped_run(result, k)]
+        if metrics:
+            drawn.append(charts.bar_chart(c.title, metrics))
+    return "\n".join(drawn)
 
 
 def _when(iso: str) -> str:
@@ -65,6 +77,13 @@ def provenance(result: Result) -> str:
         f"{e.get('os', '?')}，内核 {e.get('kernel', '?')}",
         e.get("python", "?"),
     ]
+    found = [
+        f"{name} {i['implementation']} {i['version']}"
+        for name, i in e.get("interpreters", {}).items()
+        if i.get("found")
+    ]
+    if found:
+        parts.append("其他解释器：" + "，".join(found))
     if any(m.run == "go" for m in result.metrics.values()):
         parts.append(e.get("go", "?"))
     if libs:
@@ -78,6 +97,38 @@ def figure(result: Result, specs: list[Chart]) -> str:
     """Table, charts and provenance of one experiment, ready to print from a page."""
     parts = (table(result), chart_html(result, specs), provenance(result))
     return "\n\n".join(x for x in parts if x)
+
+
+def interpreters_table(result: Result) -> str:
+    """Which interpreters the experiment's runs asked for, which were found, and which not."""
+    rows = [
+        "| 实现 | 要求的解释器 | 结果 | 版本 | GIL | 路径或原因 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, i in result.environment.get("interpreters", {}).items():
+        if i.get("found"):
+            build = "自由线程版" if i["free_threaded"] else "默认版"
+            gil = f"{'开启' if i['gil_enabled'] else '关闭'}（{build}）"
+            rows.append(
+                f"| {name} | `{i['requested']}` | 找到 | {i['implementation']} {i['version']} "
+                f"| {gil} | `{i['executable']}` |"
+            )
+        else:
+            rows.append(f"| {name} | `{i['requested']}` | 未找到，已跳过 | — | — | {i['why']} |")
+    return "\n".join(rows)
+
+
+def page_url(page: str) -> str:
+    """The directory URL MkDocs gives a page: "ch1/gil.md" → "ch1/gil/", "ch1/index.md" → "ch1/"."""
+    stem = page.removesuffix(".md").removesuffix(".ipynb")
+    if stem == "index" or stem.endswith("/index"):
+        stem = stem.removesuffix("index").rstrip("/")
+    return f"{stem}/" if stem else ""
+
+
+def page_href(page: str, from_page: str) -> str:
+    """A link from one page to another as the built site needs it (exec output is not rewritten)."""
+    return get_relative_url(page_url(page), page_url(from_page))
 
 
 def claim_rows(claims: list[tuple[Claim, Result]], *, link_from: str | None = None) -> str:
@@ -99,8 +150,7 @@ def claim_rows(claims: list[tuple[Claim, Result]], *, link_from: str | None = No
             f"| {rule} |"
         )
         if link_from is not None:
-            target = posixpath.relpath(claim.page, posixpath.dirname(link_from) or ".")
-            row += f" [{result.title}]({target}) |"
+            row += f" [{result.title}]({page_href(claim.page, link_from)}) |"
         rows.append(row)
     return "\n".join(rows)
 
@@ -137,7 +187,7 @@ def environment_table(environment: dict) -> str:
     return "\n".join(rows)
 
 
-def experiments_table(experiments: list) -> str:
+def experiments_table(experiments: list, from_page: str) -> str:
     rows = [
         "| 实验 id | 页面 | 实现 | quick：进程数 × 参数 | full：进程数 × 参数 | 超时 |",
         "|---|---|---|---|---|---|",
@@ -152,7 +202,67 @@ def experiments_table(experiments: list) -> str:
 
         langs = "、".join(r.name for r in exp.runs)
         rows.append(
-            f"| `{exp.id}` | [{exp.title}]({exp.page}) | {langs} | {profile_cell('quick')} "
+            f"| `{exp.id}` | [{exp.title}]({page_href(exp.page, from_page)}) | {langs} "
+            f"| {profile_cell('quick')} "
             f"| {profile_cell('full')} | {exp.timeout_s:g} s |"
         )
     return "\n".join(rows)
+
+
+# Pieces for tables a page composes itself (summaries, matrices, lists an example reports in info).
+
+
+def value(metric: Metric) -> str:
+    """One metric inline: its median in bold, then the 95% interval and any warning."""
+    s = metric.summary
+    parts = [
+        f"95% 区间 {fmt(s.low, metric.unit, like=s.median)} – "
+        f"{fmt(s.high, metric.unit, like=s.median)}"
+    ]
+    if not s.reaches_confidence:
+        parts.append(f"样本少，仅覆盖 {s.confidence:.0%}")
+    if s.wide:
+        parts.append("⚠ 波动大")
+    return f"**{fmt(s.median, metric.unit)}**（{'，'.join(parts)}）"
+
+
+def grid(result: Result, template: str, rows: dict[str, str], cols: dict[str, str]) -> str:
+    """Metrics laid out as a matrix: the cell of (row, col) is key template.format(row=, col=).
+
+    rows and cols map the substituted text to the header shown; each cell is a median with its
+    interval below it.
+    """
+    head = "| | " + " | ".join(cols.values()) + " |\n|---|" + "---:|" * len(cols)
+    lines = [head]
+    for r, row_label in rows.items():
+        cells = []
+        for c in cols:
+            metric = result.metric(template.format(row=r, col=c))
+            median = fmt(metric.summary.median, metric.unit)
+            cells.append(f"**{median}**<br><small>{_interval(metric)}</small>")
+        lines.append(f"| {row_label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def records(rows: list[dict], columns: list[tuple[str, ...]]) -> str:
+    """A list of dicts (say, what an example reported in its info) as a table.
+
+    Each column is (field, header) for text, (field, header, "code") for code, or
+    (field, header, unit) for a number formatted with that unit ("" for a plain count).
+    """
+    head = "| " + " | ".join(c[1] for c in columns) + " |"
+    align = "|" + "".join("---:|" if len(c) > 2 and c[2] != "code" else "---|" for c in columns)
+    lines = [head, align]
+    for row in rows:
+        cells = []
+        for field_name, _header, *kind in columns:
+            cell = row[field_name]
+            if kind and kind[0] == "code":
+                text = f"<code>{escape(str(cell))}</code>"
+            elif kind:
+                text = escape(fmt(float(cell), kind[0]))
+            else:
+                text = escape(str(cell))
+            cells.append(text.replace("|", "&#124;"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

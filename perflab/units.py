@@ -28,6 +28,8 @@ def scale_for(unit: str, magnitude: float) -> tuple[float, str]:
 
 def fmt(value: float, unit: str, *, like: float | None = None) -> str:
     """`value` with its unit; `like` picks the scale (so an interval shares its median's unit)."""
+    if unit == "" and math.isfinite(value) and float(value).is_integer():
+        return f"{int(value):,}"  # 无单位的整数（次数、个数）不带小数
     divisor, shown = scale_for(unit, value if like is None else like)
     number = _significant(value / divisor)
     if shown in ("", "×", "%"):

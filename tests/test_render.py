@@ -1,0 +1,39 @@
+"""Rendering details readers depend on: links between pages and honest charts."""
+
+import pytest
+
+from perflab.charts import bar_chart
+from perflab.render import page_href
+from perflab.results import Metric
+
+
+@pytest.mark.parametrize(
+    ("target", "source", "href"),
+    [
+        ("ch1/gil.md", "index.md", "ch1/gil/"),
+        ("ch1/gil.md", "data.md", "../ch1/gil/"),
+        ("ch1/index.md", "ch1/gil.md", "../"),
+        ("labs/gil.ipynb", "index.md", "labs/gil/"),
+    ],
+)
+def test_links_from_exec_output_point_at_built_pages(target, source, href):
+    assert page_href(target, source) == href
+
+
+def metric(key: str, unit: str, values: list[float]) -> Metric:
+    run, name = key.split(".")
+    return Metric(key, run, name, name, unit, values)
+
+
+def test_chart_keeps_text_as_text_and_labels_every_bar():
+    svg = bar_chart(
+        "两线程与两进程", [metric("python.a", "s", [0.1, 0.2]), metric("go.b", "s", [0.3])]
+    )
+    assert svg.count("<rect") == 2
+    assert "<text" in svg and "两线程与两进程" in svg
+    assert "Python · a" in svg and "Go · b" in svg
+
+
+def test_chart_refuses_to_mix_units():
+    with pytest.raises(ValueError, match="mixes units"):
+        bar_chart("混合", [metric("python.a", "s", [1.0]), metric("python.b", "B", [1.0])])
