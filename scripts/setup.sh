@@ -44,21 +44,25 @@ fi
 # 包名 -> 判断它已就绪的命令
 declare -A PKG_CMD=(
     [wrk]=wrk [chromium]=chromium [nodejs]=node [npm]=npm [make]=make [gcc]=gcc
+    # actionlint 用它检查工作流里的 run: 脚本
+    [shellcheck]=shellcheck
+    # 第二章 GC 一节的 JVM 实验要用 java 与 javac
+    [openjdk-17-jdk-headless]=java
     # 中文字体只供浏览器测试与截图使用；读者的浏览器用自己的字体
     [fonts-noto-cjk]=""
 )
 # 各命令真正需要的工具（无法安装时据此决定能否继续）
 case "$MODE" in
     lint) REQUIRED=() ;;
-    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc) ;;
-    test | setup) REQUIRED=(wrk chromium nodejs npm gcc make) ;;
+    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc openjdk-17-jdk-headless) ;;
+    test | setup) REQUIRED=(wrk chromium nodejs npm gcc make openjdk-17-jdk-headless shellcheck) ;;
     *) die "未知模式 '$MODE'（可用: setup serve build refresh test lint）" ;;
 esac
 
 venv_needs_creating() { ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 
 missing=()
-for pkg in wrk chromium nodejs npm make gcc fonts-noto-cjk; do
+for pkg in wrk chromium nodejs npm make gcc openjdk-17-jdk-headless fonts-noto-cjk shellcheck; do
     [[ -n "${PKG_CMD[$pkg]}" ]] && command -v "${PKG_CMD[$pkg]}" >/dev/null 2>&1 && continue
     dpkg -s "$pkg" >/dev/null 2>&1 && continue
     missing+=("$pkg")
@@ -161,6 +165,20 @@ if [[ -f go-examples/go.mod ]]; then
         say "go mod download（go-examples）"
         (cd go-examples && go mod download)
         stamp_set go-mod "$mod_key"
+    fi
+fi
+
+# ---------------------------------------------------------------- actionlint（检查 .github/workflows）
+# 固定版本的 Go 工具，装进 .venv/bin；版本或 Go 变了才重装。发布构建用不到它。
+ACTIONLINT_VERSION="v1.7.12"
+if [[ "$MODE" == setup || "$MODE" == test || "$MODE" == lint ]]; then
+    lint_key="$ACTIONLINT_VERSION-$(go_version)"
+    if stamp_ok actionlint "$lint_key" && [[ -x "$VENV/bin/actionlint" ]]; then
+        say "actionlint $ACTIONLINT_VERSION 无变化"
+    else
+        say "安装 actionlint $ACTIONLINT_VERSION（go install 到 .venv/bin）"
+        GOBIN="$VENV/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+        stamp_set actionlint "$lint_key"
     fi
 fi
 

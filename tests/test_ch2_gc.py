@@ -1,0 +1,270 @@
+"""第二章 · 垃圾回收与延迟：示例输出的形状、GC 日志解析、quick 构建结果里必须成立的关系。"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from perflab import toolchain
+from perflab.runner import parse_output
+
+GC_JVM = ROOT / "examples/ch2/gc_jvm.py"
+GC_PYTHON = ROOT / "examples/ch2/gc_python.py"
+
+
+def load_module(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gc_jvm = load_module(GC_JVM)
+
+
+def run_example(path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(path), *args], capture_output=True, text=True, timeout=180, env=env
+    )
+
+
+# ---------------------------------------------------------------- GC 日志解析（样例行为手写）
+
+SERIAL_LOG = """\
+[0.003s][info][gc,init] Heap Max Capacity: 256M
+[0.208s][info][gc,start    ] GC(0) Pause Young (Allocation Failure)
+[0.248s][info][gc,heap     ] GC(0) DefNew: 69952K(78656K)->8704K(78656K)
+[0.248s][info][gc          ] GC(0) Pause Young (Allocation Failure) 67M->61M(247M) 40.220ms
+[0.532s][info][gc,start       ] GC(5) Pause Full (Allocation Failure)
+[0.555s][info][gc,phases      ] GC(5) Phase 1: Mark live objects 22.537ms
+[0.588s][info][gc             ] GC(5) Pause Full (Allocation Failure) 182M->102M(247M) 55.972ms
+[0.588s][info][gc,cpu         ] GC(5) User=0.05s Sys=0.00s Real=0.06s
+"""
+
+G1_LOG = """\
+[0.010s][info][gc,init] Heap Max Capacity: 1G
+[1.420s][info][gc          ] GC(10) Pause Remark 191M->191M(256M) 0.641ms
+[1.479s][info][gc          ] GC(10) Pause Cleanup 211M->211M(256M) 0.116ms
+[1.481s][info][gc          ] GC(10) Concurrent Mark Cycle 242.159ms
+[1.500s][info][gc,phases   ] GC(11)   Evacuate Collection Set: 2.0ms
+[1.502s][info][gc          ] GC(11) Pause Young (Normal) (G1 Evacuation Pause) 24M->3M(256M) 3.456ms
+[2.100s][info][gc          ] GC(12) Pause Full (G1 Compaction Pause) 250M->120M(256M) 210.500ms
+"""
+
+ZGC_LOG = """\
+[0.012s][info][gc,init] Max Capacity: 256M
+[1.197s][info][gc          ] Allocation Stall (Thread-1) 39.189ms
+[1.544s][info][gc,start    ] GC(5) Garbage Collection (Allocation Stall)
+[1.544s][info][gc,phases   ] GC(5) Pause Mark Start 0.006ms
+[1.679s][info][gc,phases   ] GC(5) Concurrent Mark 135.355ms
+[1.680s][info][gc,phases   ] GC(5) Pause Mark End 0.017ms
+[1.681s][info][gc,phases   ] GC(5) Pause Relocate Start 0.005ms
+[1.700s][info][gc          ] Allocation Stall (Thread-0) 0.272ms
+[1.803s][info][gc          ] GC(5) Garbage Collection (Allocation Stall) 256M(100%)->232M(91%)
+"""
+
+
+def test_parse_serial_pauses_and_heap():
+    log = gc_jvm.parse_gc_log(SERIAL_LOG)
+    assert log["pauses"] == [
+        ("Pause Young (Allocation Failure)", pytest.approx(0.040220)),
+        ("Pause Full (Allocation Failure)", pytest.approx(0.055972)),
+    ]
+    assert log["stalls"] == []
+    assert log["heap_max_B"] == 256 * 2**20
+
+
+def test_parse_g1_counts_every_pause_kind_but_not_concurrent_phases():
+    log = gc_jvm.parse_gc_log(G1_LOG)
+    kinds = [k for k, _ in log["pauses"]]
+    assert kinds == [
+        "Pause Remark",
+        "Pause Cleanup",
+        "Pause Young (Normal) (G1 Evacuation Pause)",
+        "Pause Full (G1 Compaction Pause)",
+    ]
+    assert max(s for _, s in log["pauses"]) == pytest.approx(0.2105)
+    assert log["heap_max_B"] == 2**30
+
+
+def test_parse_zgc_phase_pauses_and_allocation_stalls():
+    log = gc_jvm.parse_gc_log(ZGC_LOG)
+    assert [k for k, _ in log["pauses"]] == [
+        "Pause Mark Start",
+        "Pause Mark End",
+        "Pause Relocate Start",
+    ]
+    assert sum(s for _, s in log["pauses"]) == pytest.approx(0.000028)
+    assert log["stalls"] == [("Thread-1", pytest.approx(0.039189)), ("Thread-0", 0.000272)]
+    assert log["heap_max_B"] == 256 * 2**20
+
+
+def test_parse_keeps_only_the_timed_window_and_clips_to_it():
+    # 计时段 [1.18 s, 1.69 s]：第一次分配停顿从 1.158 s 开始，只有 22 ms 落在段内；
+    # 1.700 s 结束的那次在段外
+    log = gc_jvm.parse_gc_log(ZGC_LOG, start=1.18, end=1.69)
+    assert log["stalls"] == [("Thread-1", pytest.approx(0.017, abs=1e-6))]
+    assert len(log["pauses"]) == 3
+    serial = gc_jvm.parse_gc_log(SERIAL_LOG, start=0.3, end=1.0)
+    assert [k for k, _ in serial["pauses"]] == ["Pause Full (Allocation Failure)"]
+    assert gc_jvm.parse_gc_log(SERIAL_LOG, start=0.6, end=1.0)["pauses"] == []
+
+
+def test_percentile_is_nearest_rank():
+    values = [float(i) for i in range(1, 101)]
+    assert gc_jvm.percentile(values, 0.5) == 50.0
+    assert gc_jvm.percentile(values, 0.99) == 99.0
+    assert gc_jvm.percentile(values, 1.0) == 100.0
+    assert gc_jvm.percentile([7.0], 0.99) == 7.0
+
+
+# ---------------------------------------------------------------- 示例的输出形状（小尺寸）
+
+
+def test_python_example_shape():
+    proc = run_example(GC_PYTHON, "--requests", "3000", "--cache", "300", "--modes", "on,off")
+    assert proc.returncode == 0, proc.stderr
+    out = parse_output(proc.stdout, "gc_python")
+    metrics = out["metrics"]
+    for mode in ("on", "off"):
+        for name in ("req_p50_s", "req_p99_s", "req_p999_s", "req_max_s"):
+            assert metrics[f"{mode}_{name}"]["unit"] == "s"
+        values = [metrics[f"{mode}_req_{q}_s"]["values"][0] for q in ("p50", "p99", "p999", "max")]
+        assert values == sorted(values) and values[0] > 0
+        assert metrics[f"{mode}_peak_rss_B"]["unit"] == "B"
+    # 开启时三代都有回收次数，至少第 0 代有停顿分布；关闭时没有任何停顿指标
+    assert all(f"on_gen{g}_count" in metrics for g in range(3))
+    assert metrics["on_gen0_count"]["values"][0] > 0
+    assert {"on_gen0_p50_s", "on_gen0_p99_s", "on_gen0_max_s"} <= set(metrics)
+    assert not any(k.startswith("off_gen") for k in metrics)
+    assert out["info"]["requests"] == 3000
+    assert out["info"]["modes"]["off"]["frozen_objects"] == 0
+
+
+def test_python_example_freeze_and_threshold_take_effect():
+    proc = run_example(
+        GC_PYTHON, "--requests", "2000", "--cache", "200", "--modes", "freeze,threshold"
+    )
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)["info"]
+    assert info["modes"]["freeze"]["frozen_objects"] > 0
+    assert info["modes"]["threshold"]["threshold"] == info["raised_threshold"]
+
+
+def test_python_example_rejects_bad_arguments():
+    proc = run_example(GC_PYTHON, "--requests", "10")
+    assert proc.returncode != 0 and proc.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def go_gc_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    binary = tmp_path_factory.mktemp("gobin") / "gc"
+    proc = subprocess.run(
+        [toolchain.require_go(), "build", "-o", str(binary), "./ch2/gc"],
+        cwd=ROOT / "go-examples",
+        env=toolchain.go_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return binary
+
+
+def test_go_example_shape(go_gc_binary: Path):
+    proc = subprocess.run(
+        [str(go_gc_binary), "-requests", "30000", "-cache", "500", "-memlimit", str(16 << 20)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    metrics = out["metrics"]
+    for mode in ("default", "memlimit"):
+        for name in ("req_p99_s", "req_max_s", "pause_max_s"):
+            assert metrics[f"{mode}_{name}"]["unit"] == "s"
+        assert metrics[f"{mode}_gc_cycles"]["unit"] == ""
+        assert metrics[f"{mode}_peak_rss_B"]["unit"] == "B"
+    assert metrics["default_pause_count"]["values"][0] > 0
+    assert (
+        metrics["default_pause_p50_s"]["values"][0] <= metrics["default_pause_max_s"]["values"][0]
+    )
+    modes = out["info"]["modes"]
+    assert modes["default"]["gc_percent"] == 100
+    assert modes["memlimit"]["gc_percent"] == -1
+    assert modes["memlimit"]["memory_limit_B"] == 16 << 20
+    assert 0 < modes["default"]["pause_bucket_width_ratio"] <= 1
+
+
+def test_jvm_example_shape():
+    proc = run_example(
+        GC_JVM,
+        *("--seconds", "0.4", "--warmup", "0.1", "--heap-mib", "64", "--live-mib", "16"),
+        *("--collectors", "serial,zgc"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = parse_output(proc.stdout, "gc_jvm")
+    metrics = out["metrics"]
+    for c in ("serial", "zgc"):
+        assert metrics[f"{c}_pause_count"]["unit"] == ""
+        assert metrics[f"{c}_throughput"]["values"][0] > 0
+        assert metrics[f"{c}_req_max_s"]["unit"] == "s"
+    assert {"zgc_stall_count", "zgc_stall_total_s", "zgc_stall_max_s"} <= set(metrics)
+    assert not any(k.startswith("serial_stall") for k in metrics)
+    assert metrics["heap_B"]["values"] == [64 * 2**20] * 2
+    info = out["info"]
+    assert set(info["collectors"]) == {"serial", "zgc"}
+    assert info["java"]
+
+
+def test_jvm_source_hash_is_pinned_in_the_driver():
+    # 结果缓存的键只含驱动脚本本身；Java 源码变了而这里没跟着变，旧结果就会被误用
+    digest = hashlib.sha256(gc_jvm.SOURCE.read_bytes()).hexdigest()
+    assert digest == gc_jvm.GCLOAD_SHA256, "update GCLOAD_SHA256 in examples/ch2/gc_jvm.py"
+
+
+def test_jvm_example_without_java_fails_with_a_clear_message(tmp_path: Path):
+    # PATH 只指向一个空目录：找不到 java（解释器用绝对路径启动，不受影响）
+    assert shutil.which("java", path=str(tmp_path)) is None
+    env = {**os.environ, "PATH": str(tmp_path)}
+    proc = run_example(GC_JVM, "--seconds", "0.1", env=env)
+    assert proc.returncode != 0
+    assert proc.stdout == ""
+    assert "missing tool: java" in proc.stderr
+
+
+# ---------------------------------------------------------------- quick 构建结果里的关系
+
+
+def measured(built_site: Path, exp_id: str) -> dict[str, float]:
+    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
+    (exp,) = [e for e in doc["experiments"] if e["id"] == exp_id]
+    return {m["key"]: m["median"] for m in exp["metrics"]}
+
+
+def test_zgc_pauses_are_shorter_than_serial_pauses(built_site: Path):
+    m = measured(built_site, "ch2.gc.jvm")
+    assert m["JVM.zgc_pause_max_s"] < m["JVM.serial_pause_max_s"]
+
+
+def test_go_reports_gc_pauses(built_site: Path):
+    m = measured(built_site, "ch2.gc.go")
+    assert m["go.default_pause_count"] > 0
+    assert m["go.default_gc_cycles"] > 0
+
+
+def test_python_full_collections_happen_with_gc_enabled(built_site: Path):
+    m = measured(built_site, "ch2.gc.python")
+    assert m["python.on_gen2_count"] > 0
+    assert m["python.on_gen2_max_s"] > 0
+    assert "python.off_gen2_count" not in m
