@@ -1,44 +1,75 @@
-"""Command line: `python -m perflab list | run ID... | refresh`.
+"""Command line: `python -m perflab list | run ID... | refresh | reference`.
 
 `run` measures one experiment the way the site does (same profile, cache and rendering),
 prints the page's table and writes its JSON, so a reader can reproduce a page from a terminal.
+`reference` writes the committed snapshot the data page compares each build with.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
-from perflab import book, export, registry, render
+from perflab import book, export, paths, reference, registry, render
 from perflab.errors import PerflabError
 
 
+def _plain(html_line: str) -> str:
+    """The page's provenance line without its HTML wrapper, for a terminal."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_line))
+
+
 def _list(session: book.Book) -> None:
-    width = max(len(i) for i in session.experiments)
-    for exp in session.experiments.values():
-        langs = "+".join(run.name for run in exp.runs)
-        print(f"{exp.id:<{width}}  {langs:<10}  docs/{exp.page}  {exp.title}")
+    rows = [
+        (exp.id, "+".join(run.name for run in exp.runs), f"docs/{exp.page}", exp.title)
+        for exp in session.experiments.values()
+    ]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+    for exp_id, langs, page, title in rows:
+        print(f"{exp_id:<{widths[0]}}  {langs:<{widths[1]}}  {page:<{widths[2]}}  {title}")
 
 
 def _run(session: book.Book, ids: list[str], out_dir: Path) -> None:
+    for exp_id in ids:
+        registry.get(session.experiments, exp_id)  # 任何一个 id 未知，都在测量之前报错
     out_dir.mkdir(parents=True, exist_ok=True)
     for i, exp_id in enumerate(ids, 1):
-        registry.get(session.experiments, exp_id)  # 未知 id 在测量前就报错
         prefix = f"[{i}/{len(ids)}] {exp_id}"
         result = session.result(
-            exp_id, progress=lambda msg, p=prefix: print(f"{p}：{msg}", file=sys.stderr)
+            exp_id,
+            progress=lambda msg, p=prefix: print(f"{p}：{msg}", file=sys.stderr, flush=True),
         )
+        how = "缓存有效，未重测" if result.from_cache else f"测量完成（{result.duration_s:.1f} s）"
+        print(f"{prefix}：{how}", file=sys.stderr, flush=True)
         print(f"\n## {result.title}（{exp_id}）\n")
         print(render.table(result))
         print()
-        print(render.provenance(result))
+        print(_plain(render.provenance(result)))
         target = out_dir / f"{exp_id}.json"
         target.write_text(
             json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
         )
         print(f"\n结果已写入 {target}", file=sys.stderr)
+
+
+def _reference(profile: str, out: Path) -> None:
+    session = book.start(profile)
+    print(
+        f"[perflab] 参考快照：{profile} 档，共 {len(session.experiments)} 个实验", file=sys.stderr
+    )
+    session.measure_all()
+    doc = export.document(session)
+    reference.write(doc, out)
+    env = doc["build_environment"]
+    print(
+        f"参考快照已写入 {paths.relative(out)}（{profile} 档，{len(doc['experiments'])} 个实验，"
+        f"提交 {env['git_commit']}，{env['cpu_model']}）",
+        file=sys.stderr,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,12 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=Path("perflab-results"), help="JSON 输出目录")
     refresh = sub.add_parser("refresh", help="重新测量全部实验并导出 results.json / results.csv")
     refresh.add_argument("--out", type=Path, default=Path("perflab-results"))
+    ref = sub.add_parser(
+        "reference",
+        help="测量全部实验（默认 full 档，有效缓存直接复用），写入参考快照 reference/results.json",
+    )
+    ref.add_argument("--out", type=Path, default=reference.REFERENCE)
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
             _list(book.start(args.profile))
         elif args.command == "run":
             _run(book.start(args.profile, refresh=args.refresh), args.ids, args.out)
+        elif args.command == "reference":
+            # 参考快照固定用 full 档（不看 PERFLAB_PROFILE）；--profile 仅供测试改用 quick
+            _reference(args.profile or "full", args.out)
         else:
             session = book.start(args.profile, refresh=True)
             session.measure_all()

@@ -1,0 +1,282 @@
+"""The committed reference snapshot (reference/results.json) and this build compared with it.
+
+The snapshot is an exported results document (schema in export.py) of a full-profile run,
+refreshed deliberately with `make reference` (`python -m perflab reference`). The data page
+shows, for every metric present in both, the reference median against this build's, their
+ratio and whether the two 95% intervals overlap ("在噪声内") or not ("变化"); the metrics found
+in only one of them; and the two environments side by side. PERFLAB_REFERENCE names another
+snapshot to compare with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from perflab import paths
+from perflab.errors import PerflabError
+from perflab.units import fmt
+
+REFERENCE = paths.ROOT / "reference" / "results.json"
+# 与 export.py 的 SCHEMA / SCHEMA_VERSION 一致（export 导入 book，这里不反向导入）
+SCHEMA = "perflab-results"
+SCHEMA_VERSION = 1
+
+CHANGED = "变化"
+WITHIN_NOISE = "在噪声内"
+OTHER_PROFILE = "档位不同，不宜直接比较"
+OTHER_UNIT = "单位不同，无法比较"
+ONLY_REFERENCE = "仅参考快照有"
+ONLY_CURRENT = "仅本次构建有"
+
+
+def reference_path() -> Path:
+    return Path(os.environ.get("PERFLAB_REFERENCE") or REFERENCE)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _problem(doc: object) -> str | None:
+    """What is wrong with a results document, or None when it has the shape we compare."""
+    if not isinstance(doc, dict):
+        return "top level is not a JSON object"
+    if doc.get("schema") != SCHEMA:
+        return f"schema is {doc.get('schema')!r}, expected {SCHEMA!r}"
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        return f"schema_version is {doc.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+    if not isinstance(doc.get("build_environment"), dict):
+        return "build_environment is missing or not an object"
+    if not isinstance(doc.get("experiments"), list):
+        return "experiments is missing or not a list"
+    for i, exp in enumerate(doc["experiments"]):
+        where = f"experiments[{i}]"
+        if not isinstance(exp, dict) or not isinstance(exp.get("id"), str):
+            return f"{where} has no string 'id'"
+        if not isinstance(exp.get("metrics"), list):
+            return f"{where} ({exp['id']}) has no 'metrics' list"
+        for j, m in enumerate(exp["metrics"]):
+            at = f"{where}.metrics[{j}] ({exp['id']})"
+            if not isinstance(m, dict) or not isinstance(m.get("key"), str):
+                return f"{at} has no string 'key'"
+            for field in ("median", "ci_low", "ci_high"):
+                if not _number(m.get(field)):
+                    return f"{at} {m['key']}: {field!r} is not a number"
+            if not isinstance(m.get("unit"), str):
+                return f"{at} {m['key']}: 'unit' is not a string"
+    return None
+
+
+def load(path: Path | None = None) -> dict | None:
+    """The snapshot, or None when the file does not exist; a malformed file raises, naming it."""
+    path = path or reference_path()
+    shown = paths.relative(path)
+    if not path.exists():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PerflabError(
+            f"reference snapshot {shown} is not readable JSON ({exc}); "
+            "regenerate it with `make reference`"
+        ) from None
+    problem = _problem(doc)
+    if problem:
+        raise PerflabError(
+            f"reference snapshot {shown} is malformed: {problem}; "
+            "regenerate it with `make reference`"
+        )
+    return doc
+
+
+def write(doc: dict, path: Path | None = None) -> Path:
+    """Write a results document as the snapshot (temp name, then rename)."""
+    path = path or reference_path()
+    problem = _problem(doc)
+    if problem:
+        raise PerflabError(f"refusing to write a malformed reference snapshot: {problem}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True)
+class Row:
+    experiment: str
+    key: str
+    label: str
+    unit: str
+    reference: dict | None  # the metric entry of the snapshot, if it has one
+    current: dict | None  # the metric entry of this build, if it has one
+    status: str
+
+    @property
+    def ratio(self) -> float | None:
+        """This build's median over the reference median."""
+        if self.reference is None or self.current is None or self.reference["median"] == 0:
+            return None
+        return self.current["median"] / self.reference["median"]
+
+
+def _status(ref: dict, cur: dict, same_profile: bool) -> str:
+    if not same_profile:
+        return OTHER_PROFILE
+    if ref["unit"] != cur["unit"]:
+        return OTHER_UNIT
+    overlap = ref["ci_low"] <= cur["ci_high"] and cur["ci_low"] <= ref["ci_high"]
+    return WITHIN_NOISE if overlap else CHANGED
+
+
+def _label(m: dict) -> str:
+    run = {"python": "Python", "go": "Go"}.get(m.get("run", ""), m.get("run", ""))
+    label = m.get("label") or m["key"]
+    return f"{run} · {label}" if run else label
+
+
+def compare(reference: dict, current: dict) -> list[Row]:
+    """One row per (experiment, metric) in either document: this build's order first."""
+    ref_exps = {e["id"]: e for e in reference["experiments"]}
+    cur_exps = {e["id"]: e for e in current["experiments"]}
+    rows = []
+    for exp_id in [*cur_exps, *(i for i in ref_exps if i not in cur_exps)]:
+        ref_exp, cur_exp = ref_exps.get(exp_id), cur_exps.get(exp_id)
+        ref_metrics = {m["key"]: m for m in (ref_exp or {}).get("metrics", [])}
+        cur_metrics = {m["key"]: m for m in (cur_exp or {}).get("metrics", [])}
+        same_profile = (ref_exp or {}).get("profile") == (cur_exp or {}).get("profile")
+        for key in [*cur_metrics, *(k for k in ref_metrics if k not in cur_metrics)]:
+            ref, cur = ref_metrics.get(key), cur_metrics.get(key)
+            if ref is None:
+                status = ONLY_CURRENT
+            elif cur is None:
+                status = ONLY_REFERENCE
+            else:
+                status = _status(ref, cur, same_profile)
+            shown = cur or ref
+            rows.append(Row(exp_id, key, _label(shown), shown["unit"], ref, cur, status))
+    return rows
+
+
+def _when(iso: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return iso or "—"
+
+
+ENVIRONMENT_ROWS = [
+    ("CPU 型号", lambda e: e.get("cpu_model")),
+    (
+        "CPU 数（可用 / 系统）",
+        lambda e: f"{e.get('cpus_available', '?')} / {e.get('cpu_count', '?')}",
+    ),
+    ("架构", lambda e: e.get("arch")),
+    ("操作系统", lambda e: e.get("os")),
+    ("内核", lambda e: e.get("kernel")),
+    ("Python", lambda e: e.get("python")),
+    ("Go", lambda e: e.get("go")),
+    ("档位", lambda e: e.get("profile")),
+    ("代码提交", lambda e: e.get("git_commit")),
+    ("时间", lambda e: _when(e.get("date", ""))),
+]
+
+
+def environments_table(reference: dict, current: dict) -> str:
+    ref_env, cur_env = reference["build_environment"], current["build_environment"]
+    rows = ["| 项目 | 参考快照 | 本次构建 | 是否相同 |", "|---|---|---|---|"]
+    for label, get in ENVIRONMENT_ROWS:
+        a, b = get(ref_env) or "—", get(cur_env) or "—"
+        same = "相同" if a == b else "**不同**"
+        rows.append(f"| {label} | `{a}` | `{b}` | {same} |")
+    return "\n".join(rows)
+
+
+def _with_interval(m: dict) -> str:
+    unit, median = m["unit"], m["median"]
+    low = fmt(m["ci_low"], unit, like=median)
+    high = fmt(m["ci_high"], unit, like=median)
+    return f"{fmt(median, unit)}（{low} – {high}）"
+
+
+def comparison_table(rows: list[Row]) -> str:
+    lines = [
+        "| 实验 | 指标 | 参考快照：中位数（95% 区间） | 本次构建：中位数（95% 区间） "
+        "| 本次 / 参考 | 判断 |",
+        "|---|---|---|---|---:|---|",
+    ]
+    for row in rows:
+        if row.reference is None or row.current is None:
+            continue
+        ratio = "—" if row.ratio is None else fmt(row.ratio, "×")
+        status = f"**{row.status}**" if row.status == CHANGED else row.status
+        lines.append(
+            f"| `{row.experiment}` | {row.label} | {_with_interval(row.reference)} "
+            f"| {_with_interval(row.current)} | {ratio} | {status} |"
+        )
+    return "\n".join(lines)
+
+
+def one_sided_table(rows: list[Row]) -> str:
+    lines = ["| 实验 | 指标 | 中位数（95% 区间） | 只出现在 |", "|---|---|---|---|"]
+    for row in rows:
+        if row.reference is not None and row.current is not None:
+            continue
+        shown = row.current or row.reference
+        lines.append(
+            f"| `{row.experiment}` | {row.label} | {_with_interval(shown)} | {row.status} |"
+        )
+    return "\n".join(lines)
+
+
+MISSING_NOTE = """!!! note "没有参考快照"
+
+    仓库里没有 `{path}`，本次构建不与参考快照对比。
+    在仓库根目录运行 `make reference`（full 档测量全部实验，有效缓存直接复用），即可生成它。"""
+
+
+def render(
+    reference: dict | None, current: dict, shown_path: str = "reference/results.json"
+) -> str:
+    """The data page's comparison section as Markdown (a plain note when there is no snapshot)."""
+    if reference is None:
+        return MISSING_NOTE.format(path=shown_path)
+    rows = compare(reference, current)
+    both = [r for r in rows if r.reference is not None and r.current is not None]
+    one_sided = [r for r in rows if r.reference is None or r.current is None]
+    counts = {s: sum(r.status == s for r in both) for s in (CHANGED, WITHIN_NOISE)}
+    parts = ["### 两次测量的环境\n\n" + environments_table(reference, current)]
+    ref_profile = reference["build_environment"].get("profile")
+    cur_profile = current["build_environment"].get("profile")
+    if ref_profile != cur_profile:
+        parts.append(
+            f'!!! warning "档位不同"\n\n'
+            f"    参考快照是 {ref_profile} 档，本次构建是 {cur_profile} 档："
+            "两档的输入规模和重复次数不同，下表只列出数字，不判断是否变化。"
+            "用 full 档构建（`make build` 或 `make serve`）才能与参考快照直接比较。"
+        )
+    summary = (
+        f"两边都有的指标共 {len(both)} 个：{counts[CHANGED]} 个{CHANGED}（两个 95% 区间不重叠），"
+        f"{counts[WITHIN_NOISE]} 个{WITHIN_NOISE}（区间重叠）"
+    )
+    others = len(both) - counts[CHANGED] - counts[WITHIN_NOISE]
+    if others:
+        summary += f"，{others} 个无法判断"
+    parts.append(f"### 逐项对比\n\n{summary}。\n\n" + comparison_table(rows))
+    if one_sided:
+        parts.append(
+            "### 只在一边出现的指标\n\n"
+            "参考快照之后新增的实验或改名的指标出现在这里；"
+            "重新运行 `make reference` 后并入对比。\n\n" + one_sided_table(rows)
+        )
+    return "\n\n".join(parts)
+
+
+def comparison(current: dict, path: Path | None = None) -> str:
+    """Load the snapshot (missing → note; malformed → PerflabError naming it) and compare."""
+    path = path or reference_path()
+    return render(load(path), current, paths.relative(path))

@@ -1,0 +1,81 @@
+"""`python -m perflab`: list, run (progress, the page's table, JSON), reference, unknown ids."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+from engine_fixtures import TmpBook
+
+from perflab import reference
+
+
+def perflab(*args: str) -> subprocess.CompletedProcess[str]:
+    # tmp_book 已把 PERFLAB_REGISTRY / PERFLAB_CACHE_DIR / PERFLAB_PROFILE 写进 os.environ
+    return subprocess.run(
+        [sys.executable, "-m", "perflab", *args],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_list_shows_every_experiment_with_its_page(tmp_book: TmpBook):
+    proc = perflab("list")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.splitlines()
+    assert line.split()[:3] == ["t.exp", "python", "docs/t.md"]
+    assert "测试实验" in line
+
+
+def test_run_shows_progress_prints_the_page_table_and_writes_json(
+    tmp_book: TmpBook, tmp_path: Path
+):
+    out = tmp_path / "out"
+    proc = perflab("run", "t.exp", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for step in ("预热 1/1", "第 1/3 次", "第 3/3 次", "测量完成"):
+        assert f"[1/1] t.exp：{step}" in proc.stderr
+    assert tmp_book.runs() == 4  # 1 次预热 + 3 次重复
+    # 与页面上的表格同一个渲染函数：表头、实现、指标标签、中位数
+    assert "| 实现 | 指标 | 中位数 | 95% 区间 | n |" in proc.stdout
+    assert "| Python | 耗时 | **550 ms** |" in proc.stdout
+    provenance = next(line for line in proc.stdout.splitlines() if line.startswith("实测于"))
+    assert "档位 quick" in provenance and "<" not in provenance
+    saved = json.loads((out / "t.exp.json").read_text(encoding="utf-8"))
+    assert saved["experiment"] == "t.exp" and saved["profile"] == "quick"
+    (t_s,) = [m for m in saved["metrics"] if m["key"] == "python.t_s"]
+    assert t_s["values"] == [0.5, 0.6] * 3
+
+    again = perflab("run", "t.exp", "--out", str(out))
+    assert again.returncode == 0 and "缓存有效，未重测" in again.stderr
+    assert tmp_book.runs() == 4
+
+
+def test_unknown_id_is_a_one_line_error_with_exit_code_2(tmp_book: TmpBook, tmp_path: Path):
+    proc = perflab("run", "t.exp", "no.such", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "perflab: unknown experiment id 'no.such' (known: t.exp)"
+    assert proc.stdout == ""
+    assert tmp_book.runs() == 0, "nothing may be measured when one of the ids is unknown"
+
+
+def test_unknown_subcommand_is_a_usage_error(tmp_book: TmpBook):
+    proc = perflab("measure", "t.exp")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_reference_writes_a_snapshot_the_data_page_can_read(tmp_book: TmpBook, tmp_path: Path):
+    target = tmp_path / "reference" / "results.json"
+    proc = perflab("--profile", "quick", "reference", "--out", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert "参考快照已写入" in proc.stderr
+    doc = reference.load(target)
+    assert doc["profile"] == "quick"
+    assert [e["id"] for e in doc["experiments"]] == ["t.exp"]

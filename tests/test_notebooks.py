@@ -1,0 +1,139 @@
+"""The labs: notebooks executed at build time (quick site), downloadable, with no third parties."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from conftest import ROOT
+
+from perflab.units import fmt
+
+LABS = ("gil", "json")
+
+
+def page(site: Path, name: str) -> str:
+    return (site / "labs" / name / "index.html").read_text(encoding="utf-8")
+
+
+def jupyter_options() -> dict:
+    """The mkdocs-jupyter options in mkdocs.yml."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *_: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
+    (options,) = [p["mkdocs-jupyter"] for p in config["plugins"] if "mkdocs-jupyter" in p]
+    return options
+
+
+def outputs(html: str) -> list[str]:
+    """Text of every output area of a rendered notebook page."""
+    areas = re.findall(
+        r'<div class="jp-OutputArea jp-Cell-outputArea">(.*?)</div>\s*</div>\s*</div>', html, re.S
+    )
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", a)) for a in areas]
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_committed_notebooks_carry_no_outputs(name: str):
+    # 笔记本里的数字只能来自构建时的执行，仓库里的笔记本不带任何输出
+    nb = nbformat.read(ROOT / "docs" / "labs" / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_mkdocs_jupyter_executes_without_stale_cache_or_hidden_errors():
+    options = jupyter_options()
+    assert options["execute"] is True and options["allow_errors"] is False
+    assert options["cache"] is False and options["include_source"] is True
+    assert options["custom_mathjax_url"] == ""
+    assert options["kernel_name"] == "python3"
+
+
+def test_kernel_runs_the_interpreter_that_builds_the_site():
+    from jupyter_client import KernelManager
+
+    command = KernelManager(kernel_name="python3").format_kernel_cmd()
+    assert command[0] == sys.executable
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("name", LABS)
+def test_notebook_page_has_outputs_no_errors_and_a_download(built_site: Path, name: str):
+    html = page(built_site, name)
+    assert outputs(html), "the notebook was not executed"
+    assert not re.search(r'<div[^>]*data-mime-type="application/vnd.jupyter.stderr"', html)
+    assert "Traceback" not in html
+    # 源文件与页面放在一起，页面标题下有下载链接
+    source = ROOT / "docs" / "labs" / f"{name}.ipynb"
+    copied = built_site / "labs" / name / f"{name}.ipynb"
+    assert copied.read_bytes() == source.read_bytes()
+    assert f'<a href="{name}.ipynb" download>' in html
+    for host in ("mathjax", "MathJax", "cdnjs", "jsdelivr", "unpkg"):
+        assert host not in html, host
+
+
+@pytest.mark.site
+def test_gil_notebook_shows_the_engine_table_and_a_live_run(built_site: Path):
+    html = page(built_site, "gil")
+    text = " ".join(outputs(html))
+    assert "<table>" in html
+    assert "两线程耗时 / 两次顺序耗时" in text and "档位 quick" in text
+    # 笔记本读的是本次构建的同一份结果：页面导出的中位数原样出现在笔记本里
+    doc = json.loads((built_site / "data" / "results.json").read_text(encoding="utf-8"))
+    (gil,) = [e for e in doc["experiments"] if e["id"] == "ch1.gil"]
+    (ratio,) = [m for m in gil["metrics"] if m["key"] == "python.threads_vs_sequential"]
+    assert fmt(ratio["median"], ratio["unit"]) in text
+    # 现场小实验：两种跑法和比值都有测得的数字
+    (live,) = [o for o in outputs(html) if "跑法" in o]
+    for variant in ("两次顺序执行", "两个线程"):
+        assert re.search(rf"{variant} [\d.,]+ (?:ms|s|µs) ", live), variant
+    assert re.search(r"两线程 / 顺序（中位数之比） [\d.]+× ", live)
+    assert "本内核：Python" in live
+
+
+@pytest.mark.site
+def test_json_notebook_times_every_library(built_site: Path):
+    text = " ".join(outputs(page(built_site, "json")))
+    assert "四个库的输出都能还原出同一份数据" in text
+    for library in ("json", "orjson", "ujson", "msgspec"):
+        assert re.search(rf"{library} [\d.,]+ (?:ns|µs|ms) ", text), library
+    assert "区间实际覆盖率" in text
+
+
+def test_a_failing_cell_fails_the_build(tmp_path: Path):
+    # 用本书的 mkdocs-jupyter 设置构建一个只有坏笔记本的小站点：必须失败，而不是把错误藏进页面
+    options = jupyter_options()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# 首页\n", encoding="utf-8")
+    kernel = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
+    nb.cells = [nbformat.v4.new_code_cell("1 / 0  # 故意出错")]
+    nbformat.write(nb, docs / "broken.ipynb")
+    site_config = {
+        "site_name": "t",
+        "docs_dir": str(docs),
+        "strict": True,
+        "plugins": [{"mkdocs-jupyter": options}],
+    }
+    (tmp_path / "mkdocs.yml").write_text(json.dumps(site_config), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(tmp_path / "mkdocs.yml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "ZeroDivisionError" in proc.stdout + proc.stderr
+    assert not (tmp_path / "site" / "broken" / "index.html").exists()
