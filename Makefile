@@ -23,10 +23,11 @@ help:
 	@echo "make test     准备环境，用 quick 档运行全部测试"
 	@echo "make build    full 档构建到 site/（成功后才替换）"
 	@echo "make refresh  同 build，但强制重新测量每个实验"
-	@echo "make lint     ruff check / ruff format --check / gofmt / go vet"
+	@echo "make lint     ruff check / ruff format --check / gofmt / go vet / actionlint"
 	@echo "make setup    只准备环境（scripts/setup.sh）"
 	@echo "make clean    删除 site/ site.tmp/ .perflab-cache/"
 	@echo "make bench-build  比较命中缓存的重建与关闭执行的构建耗时"
+	@echo "make reference    用 full 档测量全部实验（有效缓存直接复用），刷新参考快照 reference/results.json"
 
 setup:
 	@bash scripts/setup.sh setup
@@ -77,6 +78,7 @@ lint:
 		echo "==> go vet ./...（go-examples）"; \
 		(cd go-examples && go vet ./...) || fail=1; \
 	else echo "==> 跳过 gofmt / go vet：go-examples/go.mod 尚不存在"; fi; \
+	echo "==> actionlint（.github/workflows）"; $(VENV)/bin/actionlint || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "lint 未通过" >&2; exit 1; fi; \
 	echo "==> lint 通过"
 
@@ -87,3 +89,9 @@ clean:
 bench-build:
 	@bash scripts/setup.sh build
 	$(PY) scripts/bench_build.py
+
+# 参考快照：数据页拿每次构建与它对比；只在有意刷新时运行，然后提交 reference/results.json
+.PHONY: reference
+reference:
+	@bash scripts/setup.sh build
+	$(PY) -m perflab reference

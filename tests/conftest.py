@@ -46,9 +46,42 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+class _CountingWriter:
+    """Counts the bytes (headers and body) written to one connection."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def write(self, data) -> int:
+        self.count += len(data)
+        return self.raw.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self.raw, name)
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    # Every answered request as (path, status, bytes sent incl. headers); page-weight tests read it.
+    served: list[tuple[str, int, int]] = []  # noqa: RUF012
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _CountingWriter(self.wfile)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._status = code
+        super().send_response(code, message)
+
+    def handle_one_request(self) -> None:
+        before = self.wfile.count
+        self._status = 0
+        super().handle_one_request()
+        if self._status:
+            self.served.append((self.path, self._status, self.wfile.count - before))
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +96,12 @@ def served_site(built_site: Path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def served_log(served_site: str) -> list[tuple[str, int, int]]:
+    """What `served_site` has answered so far: (path, status, bytes sent), in order."""
+    return _QuietHandler.served
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,158 @@
+"""The GitHub Actions workflows: valid (actionlint) and within the project's security policy.
+
+Policy: least-privilege permissions (read-only at the top, writes only where Pages is
+deployed), every action pinned to a full commit SHA with its version in a comment, no
+`pull_request_target`, and the same commands a developer runs locally.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
+# Writes a job may ask for, and only the job that deploys to Pages.
+DEPLOY_WRITES = {"pages", "id-token"}
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^\s+#\s*v\d+(?:\.\d+)*\b")
+
+
+def load(path: Path) -> dict:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(doc, dict), f"{path.name}: not a mapping"
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def events(doc: dict) -> set[str]:
+    on = doc.get("on")
+    if isinstance(on, str):
+        return {on}
+    if isinstance(on, list):
+        return set(on)
+    return set(on or {})
+
+
+def actionlint() -> str:
+    local = ROOT / ".venv" / "bin" / "actionlint"
+    found = str(local) if local.is_file() else shutil.which("actionlint")
+    if found is None:
+        pytest.fail(
+            "actionlint is not installed: run `make setup` (scripts/setup.sh installs the pinned"
+            " version into .venv/bin with `go install`)"
+        )
+    return found
+
+
+def test_workflows_exist():
+    names = {f.name for f in FILES}
+    assert {"pr.yml", "pages.yml"} <= names, names
+
+
+def test_actionlint_passes():
+    # shellcheck (installed by setup) checks the run: scripts; actionlint finds it on PATH.
+    assert shutil.which("shellcheck"), "shellcheck is missing: run `make setup`"
+    proc = subprocess.run(
+        [actionlint(), "-no-color", *map(str, FILES)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"actionlint:\n{proc.stdout}{proc.stderr}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.name for f in FILES])
+def test_every_action_is_pinned_to_a_commit(path: Path):
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = USES.match(line)
+        if not match:
+            continue
+        ref = match["ref"].strip("'\"")
+        if ref.startswith("./"):  # an action in this repository
+            continue
+        where = f"{path.name}:{number}: {line.strip()}"
+        assert not ref.startswith("docker://"), f"{where}: use a pinned action, not an image"
+        assert PINNED.match(ref), f"{where}: pin to a full 40-character commit SHA"
+        assert VERSION_COMMENT.match(match["rest"]), f"{where}: add the version as `# vX.Y.Z`"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.name for f in FILES])
+def test_least_privilege(path: Path):
+    doc = load(path)
+    assert "pull_request_target" not in events(doc), (
+        f"{path.name}: pull_request_target runs fork code with a write token"
+    )
+    top = doc.get("permissions")
+    assert isinstance(top, dict), f"{path.name}: needs a top-level `permissions:` mapping"
+    assert all(value in ("read", "none") for value in top.values()), (
+        f"{path.name}: top-level permissions must be read-only: {top}"
+    )
+    for name, job in doc["jobs"].items():
+        perms = job.get("permissions", {})
+        assert isinstance(perms, dict), f"{path.name}/{name}: permissions `{perms}`"
+        writes = {scope for scope, value in perms.items() if value == "write"}
+        if not writes:
+            continue
+        steps = [step.get("uses", "") for step in job.get("steps", [])]
+        assert any(u.startswith("actions/deploy-pages@") for u in steps), (
+            f"{path.name}/{name} asks for {sorted(writes)} but does not deploy to Pages"
+        )
+        assert writes <= DEPLOY_WRITES, f"{path.name}/{name}: writes {sorted(writes)}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.name for f in FILES])
+def test_jobs_are_bounded_and_checkouts_keep_no_token(path: Path):
+    doc = load(path)
+    for name, job in doc["jobs"].items():
+        assert "timeout-minutes" in job, f"{path.name}/{name}: set timeout-minutes"
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, (
+                    f"{path.name}/{name}: checkout with persist-credentials: false"
+                )
+
+
+def run_lines(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job.get("steps", []))
+
+
+def test_pull_requests_run_the_test_command_and_keep_the_site():
+    doc = load(WORKFLOWS / "pr.yml")
+    assert "pull_request" in events(doc)
+    (job,) = doc["jobs"].values()
+    assert job.get("env", {}).get("PERFLAB_PROFILE") == "quick"
+    script = run_lines(job)
+    assert re.search(r"^(make test|bash \.ci/run)$", script, re.M), script
+    uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert any(s["with"]["path"] == "site" for s in uploads), "the built site is not uploaded"
+    cached = [s["with"]["path"] for s in job["steps"] if "actions/cache@" in s.get("uses", "")]
+    assert any(".perflab-cache" in p for p in cached) and any("pip" in p for p in cached)
+
+
+def test_pages_builds_full_profile_refreshes_weekly_and_deploys():
+    doc = load(WORKFLOWS / "pages.yml")
+    on = doc["on"]
+    assert on["push"]["branches"] == ["main"]
+    assert on["schedule"] and "workflow_dispatch" in on
+    build, deploy = doc["jobs"]["build"], doc["jobs"]["deploy"]
+    assert re.search(r"^\s*make build$", run_lines(build), re.M)
+    # The weekly run must re-measure, not republish cached numbers.
+    refresh = str(build.get("env", {}).get("PERFLAB_REFRESH", ""))
+    assert "schedule" in refresh and "'1'" in refresh, refresh
+    assert "PERFLAB_PROFILE" not in build.get("env", {}), "make build is the full profile"
+    uploads = [s for s in build["steps"] if "upload-pages-artifact@" in s.get("uses", "")]
+    assert uploads and uploads[0]["with"]["path"] == "site"
+    assert deploy["needs"] == "build"
+    assert deploy["environment"]["name"] == "github-pages"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
