@@ -17,8 +17,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import yaml
-from conftest import OUTPUT, ROOT
+from book_helpers import nav_pages
+from conftest import OUTPUT
+
+from perflab.render import page_url
 
 pytestmark = pytest.mark.browser
 
@@ -40,38 +42,9 @@ SHOT_MAX_HEIGHT = 8_000
 PILOT = "ch1/gil/"
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-# mkdocs.yml names Python objects (markdown_exec.formatter); the navigation needs none of them.
-_Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *_: None)
-
-
 def nav_paths() -> list[str]:
     """Site paths of the pages in mkdocs.yml's nav, in order: '', 'ch1/', 'ch1/gil/'."""
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
-    files: list[str] = []
-
-    def walk(node) -> None:
-        if isinstance(node, str):
-            files.append(node)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-
-    walk(config["nav"])
-    paths = []
-    for file in files:
-        if "://" in file:  # an external link in the nav is not a page of ours
-            continue
-        stem = re.sub(r"\.(md|ipynb)$", "", file)
-        stem = stem.removesuffix("index").rstrip("/")
-        paths.append(f"{stem}/" if stem else "")
-    return paths
+    return [page_url(file) for file in nav_pages() if "://" not in file]
 
 
 PAGES = nav_paths()

@@ -5,37 +5,15 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from book_helpers import experiment, measured, run_example
 
 from perflab import render
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
-from perflab.runner import parse_output
-
-
-def run_example(path: str, *args: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / path), *args], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    return parse_output(proc.stdout, path)
-
-
-def experiment(built_site: Path, exp_id: str) -> dict:
-    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
-    (exp,) = [e for e in doc["experiments"] if e["id"] == exp_id]
-    return exp
-
-
-def medians(exp: dict) -> dict[str, float]:
-    return {m["key"]: m["median"] for m in exp["metrics"]}
 
 
 def page_text(built_site: Path, rel: str) -> str:
@@ -148,7 +126,7 @@ def test_value_grid_and_records_render_from_results():
 
 
 def test_fixed_handler_allocates_less(built_site: Path):
-    m = medians(experiment(built_site, "ch1.memory"))
+    m = measured(built_site, "ch1.memory")
     assert m["python.fixed_peak_bytes"] < m["python.slow_peak_bytes"]
     assert m["python.fixed_live_blocks"] < m["python.slow_live_blocks"]
     assert m["python.peak_ratio"] > 1
@@ -156,7 +134,7 @@ def test_fixed_handler_allocates_less(built_site: Path):
 
 def test_gc_relations(built_site: Path):
     exp = experiment(built_site, "ch1.gc")
-    m = medians(exp)
+    m = measured(built_site, "ch1.gc")
     # 完整回收遍历整个堆，它最长的一次不会短于一次年轻代回收的中位数
     assert m["python.on_gen2_pause_max_s"] >= m["python.on_gen0_pause_p50_s"]
     # 关闭 GC 时一次回收也没有，环状垃圾一直积压
@@ -170,7 +148,7 @@ def test_gc_relations(built_site: Path):
 
 def test_blocking_io_overlaps_with_threads_and_asyncio(built_site: Path):
     exp = experiment(built_site, "ch1.blocking")
-    m = medians(exp)
+    m = measured(built_site, "ch1.blocking")
     info = exp["info"]["python"]
     assert m["python.sequential_s"] >= info["requests"] * info["wait_s"]
     # 线程池与 asyncio 让等待重叠：明显少于顺序处理

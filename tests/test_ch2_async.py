@@ -10,21 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from book_helpers import measured, run_example
 from conftest import ROOT
 from processes import process_gone
 
 from perflab import gobuild, paths
-from perflab.runner import parse_output
 
 CONN_BENCH = ROOT / "examples/ch2/conn_bench.py"
-
-
-def run_example(path: Path, *args: str, timeout: float = 120) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(path), *args], capture_output=True, text=True, timeout=timeout
-    )
-    assert proc.returncode == 0, proc.stderr
-    return parse_output(proc.stdout, str(path))
 
 
 def test_lag_example_shape():
@@ -145,12 +137,6 @@ def test_switch_rate_sums_every_thread():
     own = conn_bench.thread_switches(os.getpid())
     assert str(os.getpid()) in own
     assert all(count >= 0 for count, _ in own.values())
-
-
-def measured(built_site: Path, exp_id: str) -> dict[str, float]:
-    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
-    (exp,) = [e for e in doc["experiments"] if e["id"] == exp_id]
-    return {m["key"]: m["median"] for m in exp["metrics"]}
 
 
 def test_lag_grows_with_ready_tasks(built_site: Path):

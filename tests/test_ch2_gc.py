@@ -8,10 +8,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from book_helpers import measured, run_example_process
 from conftest import ROOT
 
 from perflab import toolchain
@@ -29,12 +29,6 @@ def load_module(path: Path):
 
 
 gc_jvm = load_module(GC_JVM)
-
-
-def run_example(path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(path), *args], capture_output=True, text=True, timeout=180, env=env
-    )
 
 
 # ---------------------------------------------------------------- GC 日志解析（样例行为手写）
@@ -131,7 +125,9 @@ def test_percentile_is_nearest_rank():
 
 
 def test_python_example_shape():
-    proc = run_example(GC_PYTHON, "--requests", "3000", "--cache", "300", "--modes", "on,off")
+    proc = run_example_process(
+        GC_PYTHON, "--requests", "3000", "--cache", "300", "--modes", "on,off"
+    )
     assert proc.returncode == 0, proc.stderr
     out = parse_output(proc.stdout, "gc_python")
     metrics = out["metrics"]
@@ -151,7 +147,7 @@ def test_python_example_shape():
 
 
 def test_python_example_freeze_and_threshold_take_effect():
-    proc = run_example(
+    proc = run_example_process(
         GC_PYTHON, "--requests", "2000", "--cache", "200", "--modes", "freeze,threshold"
     )
     assert proc.returncode == 0, proc.stderr
@@ -161,7 +157,7 @@ def test_python_example_freeze_and_threshold_take_effect():
 
 
 def test_python_example_rejects_bad_arguments():
-    proc = run_example(GC_PYTHON, "--requests", "10")
+    proc = run_example_process(GC_PYTHON, "--requests", "10")
     assert proc.returncode != 0 and proc.stdout == ""
 
 
@@ -207,7 +203,7 @@ def test_go_example_shape(go_gc_binary: Path):
 
 
 def test_jvm_example_shape():
-    proc = run_example(
+    proc = run_example_process(
         GC_JVM,
         *("--seconds", "0.4", "--warmup", "0.1", "--heap-mib", "64", "--live-mib", "16"),
         *("--collectors", "serial,zgc"),
@@ -237,19 +233,13 @@ def test_jvm_example_without_java_fails_with_a_clear_message(tmp_path: Path):
     # PATH 只指向一个空目录：找不到 java（解释器用绝对路径启动，不受影响）
     assert shutil.which("java", path=str(tmp_path)) is None
     env = {**os.environ, "PATH": str(tmp_path)}
-    proc = run_example(GC_JVM, "--seconds", "0.1", env=env)
+    proc = run_example_process(GC_JVM, "--seconds", "0.1", env=env)
     assert proc.returncode != 0
     assert proc.stdout == ""
     assert "missing tool: java" in proc.stderr
 
 
 # ---------------------------------------------------------------- quick 构建结果里的关系
-
-
-def measured(built_site: Path, exp_id: str) -> dict[str, float]:
-    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
-    (exp,) = [e for e in doc["experiments"] if e["id"] == exp_id]
-    return {m["key"]: m["median"] for m in exp["metrics"]}
 
 
 def test_zgc_pauses_are_shorter_than_serial_pauses(built_site: Path):

@@ -3,26 +3,16 @@ hold on the quick build's measurements (read from data/results.json, not re-meas
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from book_helpers import experiment, measured, run_example
 from conftest import ROOT
 
-from perflab.runner import parse_output
-
 CPUS = len(os.sched_getaffinity(0))
-
-
-def run_example(path: str, *args: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / path), *args], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    return parse_output(proc.stdout, path)
 
 
 def assert_samples(out: dict, names: set[str], count: int) -> None:
@@ -90,18 +80,8 @@ def test_switch_example_shape():
 # --- relations on the quick build's results ------------------------------------------------
 
 
-def experiment(built_site: Path, exp_id: str) -> dict:
-    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
-    (exp,) = [e for e in doc["experiments"] if e["id"] == exp_id]
-    return exp
-
-
-def medians(built_site: Path, exp_id: str) -> dict[str, float]:
-    return {m["key"]: m["median"] for m in experiment(built_site, exp_id)["metrics"]}
-
-
 def test_two_cpu_bound_threads_are_not_close_to_twice_as_fast(built_site: Path):
-    m = medians(built_site, "ch2.gil.cpu")
+    m = measured(built_site, "ch2.gil.cpu")
     assert m["python.threads_2_speedup"] < 1.3
     # 同时在算的核数不受机器上其他负载抬高：有 GIL 的线程不会超过一个核
     assert m["python.threads_2_cores"] < 1.2
@@ -110,13 +90,13 @@ def test_two_cpu_bound_threads_are_not_close_to_twice_as_fast(built_site: Path):
 
 @pytest.mark.skipif(CPUS < 2, reason="needs two CPUs to run two processes in parallel")
 def test_two_processes_beat_two_threads_on_cpu_bound_work(built_site: Path):
-    m = medians(built_site, "ch2.gil.cpu")
+    m = measured(built_site, "ch2.gil.cpu")
     assert m["python.processes_2_s"] < m["python.threads_2_s"]
     assert m["python.processes_2_speedup"] > m["python.threads_2_speedup"]
 
 
 def test_io_bound_threads_overlap(built_site: Path):
-    m = medians(built_site, "ch2.gil.io")
+    m = measured(built_site, "ch2.gil.io")
     for mode in ("sleep", "socket"):
         # 4 个线程明显快于 1 个：等待重叠了（CPU 密集时做不到）
         assert m[f"python.{mode}_threads_4_s"] < m[f"python.{mode}_threads_1_s"] / 2
@@ -145,6 +125,6 @@ def test_interpreters_found_run_and_missing_ones_are_reported(built_site: Path):
 
 
 def test_longer_switch_interval_keeps_the_io_thread_waiting_longer(built_site: Path):
-    m = medians(built_site, "ch2.gil.switch")
+    m = measured(built_site, "ch2.gil.switch")
     assert m["python.idle_delay_s"] < m["python.delay_50ms_s"]
     assert m["python.delay_500us_s"] < m["python.delay_50ms_s"]

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-
-from perflab.runner import parse_output
+from book_helpers import measured, run_example
 
 CPUS = len(os.sched_getaffinity(0))
-
-
-def run_example(path: str, *args: str) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / path), *args], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    return parse_output(proc.stdout, path)
 
 
 def test_gil_example_shape():
@@ -34,12 +21,6 @@ def test_gil_example_shape():
     for metric in out["metrics"].values():
         assert len(metric["values"]) == 2 and all(v > 0 for v in metric["values"])
     assert out["info"]["n"] == 200000
-
-
-def measured(built_site: Path, exp_id: str) -> dict[str, float]:
-    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
-    (exp,) = [e for e in doc["experiments"] if e["id"] == exp_id]
-    return {m["key"]: m["median"] for m in exp["metrics"]}
 
 
 def test_two_cpu_bound_threads_are_not_close_to_twice_as_fast(built_site: Path):

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT, build_site
+from book_helpers import nav_pages
+from conftest import build_site
 
 pytestmark = pytest.mark.site
 
@@ -16,31 +16,6 @@ THIRD_PARTY = re.compile(
     r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|localhost)[^"']+["']""", re.I
 )
 CDN_HOSTS = ("unpkg.com", "jsdelivr", "googleapis", "gstatic", "cdnjs", "mathjax", "polyfill.io")
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-_Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *_: None)
-
-
-def nav_pages() -> list[str]:
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
-    found: list[str] = []
-
-    def walk(node):
-        if isinstance(node, str):
-            found.append(node)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-
-    walk(config["nav"])
-    return found
 
 
 def html_of(site: Path, page: str) -> str:
