@@ -29,6 +29,7 @@ def _sources(exp: Experiment) -> dict[str, str]:
     files: list[Path] = []
     for run in exp.runs:
         files += gobuild.source_files(run.path) if run.lang == "go" else [run.path]
+        files += run.sources
         for args in run.args.values():
             for arg in args:
                 for package in GO_BINARY.findall(arg):
@@ -56,6 +57,7 @@ def key_material(exp: Experiment, profile: str) -> dict:
         "interpreters": interpreters.for_runs(exp.runs),
         "go": toolchain.go_version() if uses_go else None,
         "libraries": env.library_versions(exp.libraries),
+        "tools": {tool: toolchain.tool_version(tool) for tool in exp.tools},
         "machine": env.machine(),
     }
 

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from perflab import cache, env, gobuild, interpreters, paths
+from perflab import cache, env, gobuild, interpreters, paths, toolchain
 from perflab.errors import PerflabError
 from perflab.registry import GO_BINARY, Experiment, Run
 from perflab.results import Metric, Result
@@ -102,6 +102,8 @@ def measure(exp: Experiment, profile: str, progress: Progress = _silent) -> Resu
         if run.name in skipped or run.name in result.info
     }
     result.environment = env.capture(profile, exp.libraries)
+    if exp.tools:
+        result.environment["tools"] = {t: toolchain.tool_version(t) for t in exp.tools}
     if used:
         result.environment["interpreters"] = used
     result.environment["cpus_used"] = len(cpus) if cpus else len(env.cpus_available())

@@ -47,6 +47,8 @@ class Run:
     interpreter: str | None = None
     # 找不到解释器时跳过这次运行（结果的 info 里记下原因），而不是让构建失败
     optional: bool = False
+    # 示例读取或编译的其他文件（如 Java 源码）：它们变了，结果也要重测
+    sources: tuple[Path, ...] = ()
 
     def args_for(self, profile: str) -> list[str]:
         return list(self.args.get(profile, []))
@@ -69,6 +71,8 @@ class Experiment:
     timeout_s: float = 120.0
     cpus: int | None = None
     libraries: list[str] = field(default_factory=list)
+    # 示例调用的外部工具（如 java）：其版本进缓存键与出处
+    tools: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
 
     def repeats_for(self, profile: str) -> int:
@@ -107,6 +111,12 @@ def _parse(raw: dict, source: Path) -> Experiment:
             )
         if not isinstance(optional, bool):
             raise PerflabError(f"experiment {exp_id}, run {name}: optional must be true or false")
+        sources = tuple(paths.resolve(src) for src in run.get("sources", []))
+        for src, raw_src in zip(sources, run.get("sources", []), strict=True):
+            if not src.is_file():
+                raise PerflabError(
+                    f"experiment {exp_id}, run {name}: source {raw_src} is not a file"
+                )
         runs.append(
             Run(
                 name=name,
@@ -115,6 +125,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
                 args=args,
                 interpreter=interpreter or None,
                 optional=optional,
+                sources=sources,
             )
         )
     if not runs:
@@ -129,6 +140,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
         timeout_s=float(raw.get("timeout_s", 120)),
         cpus=raw.get("cpus"),
         libraries=list(raw.get("libraries", [])),
+        tools=list(raw.get("tools", [])),
         charts=[Chart(c["title"], list(c["metrics"])) for c in raw.get("chart", [])],
     )
 

@@ -67,7 +67,8 @@ def _when(iso: str) -> str:
 def provenance(result: Result) -> str:
     e = result.environment
     n = min((m.summary.n for m in result.metrics.values()), default=0)
-    libs = " · ".join(f"{k} {v}" for k, v in e.get("libraries", {}).items())
+    versions = {**e.get("libraries", {}), **e.get("tools", {})}
+    libs = " · ".join(f"{k} {v}" for k, v in versions.items())
     parts = [
         f"实测于 {_when(e.get('date', ''))}",
         f"档位 {result.profile}",

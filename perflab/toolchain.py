@@ -59,3 +59,20 @@ def go_env() -> dict[str, str]:
     env.setdefault("GOTOOLCHAIN", "local")
     env.setdefault("GOFLAGS", "-mod=readonly -buildvcs=false")
     return env
+
+
+@functools.cache
+def tool_version(name: str) -> str:
+    """First line a tool prints about its version ("not found" when it is missing)."""
+    path = shutil.which(name)
+    if path is None:
+        return "not found"
+    for flag in ("--version", "-version"):
+        try:
+            out = subprocess.run([path, flag], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        text = (out.stdout or out.stderr).strip()
+        if out.returncode == 0 and text:
+            return text.splitlines()[0]
+    return "unknown"

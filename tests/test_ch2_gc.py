@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -14,7 +13,7 @@ import pytest
 from book_helpers import measured, run_example_process
 from conftest import ROOT
 
-from perflab import toolchain
+from perflab import cache, registry, toolchain
 from perflab.runner import parse_output
 
 GC_JVM = ROOT / "examples/ch2/gc_jvm.py"
@@ -223,10 +222,12 @@ def test_jvm_example_shape():
     assert info["java"]
 
 
-def test_jvm_source_hash_is_pinned_in_the_driver():
-    # 结果缓存的键只含驱动脚本本身；Java 源码变了而这里没跟着变，旧结果就会被误用
-    digest = hashlib.sha256(gc_jvm.SOURCE.read_bytes()).hexdigest()
-    assert digest == gc_jvm.GCLOAD_SHA256, "update GCLOAD_SHA256 in examples/ch2/gc_jvm.py"
+def test_jvm_source_and_java_version_are_in_the_cache_key():
+    # Java 源码或 JDK 变了，旧结果就不能再用
+    exp = registry.get(registry.load(), "ch2.gc.jvm")
+    material = cache.key_material(exp, "quick")
+    assert "examples/ch2/jvm/GcLoad.java" in material["sources"]
+    assert material["tools"]["java"] not in ("not found", "unknown")
 
 
 def test_jvm_example_without_java_fails_with_a_clear_message(tmp_path: Path):

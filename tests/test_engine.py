@@ -169,3 +169,20 @@ def test_go_package_placeholder_becomes_a_built_binary(tmp_book: TmpBook):
     assert result.metric("python.go_n").values == [1000.0] * 3
     exp = registry.get(registry.load(), "t.exp")
     assert "go-examples/ch1/gil/main.go" in cache.key_material(exp, "quick")["sources"]
+
+
+def test_extra_sources_of_a_run_are_part_of_the_key(tmp_book: TmpBook):
+    data = tmp_book.root / "workload.txt"
+    data.write_text("一")
+    registry_file = tmp_book.root / "registry" / "experiments.toml"
+    text = registry_file.read_text()
+    registry_file.write_text(
+        text.replace('lang = "python"', f'lang = "python"\nsources = ["{data}"]')
+    )
+    exp = registry.get(registry.load(), "t.exp")
+    before = cache.cache_key(exp, "quick")
+    data.write_text("二")
+    assert cache.cache_key(exp, "quick") != before
+    data.unlink()
+    with pytest.raises(PerflabError, match=r"source .*workload\.txt is not a file"):
+        registry.load()

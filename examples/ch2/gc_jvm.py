@@ -26,9 +26,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "jvm" / "GcLoad.java"
 ROOT = HERE.parents[1]
-# GcLoad.java 的 SHA-256。引擎的结果缓存只认本文件的内容，改了 Java 源码就要同步改这一行，
-# 旧结果才会失效（tests/test_ch2_gc.py 会检查两者一致）。
-GCLOAD_SHA256 = "ca3be1ff64a4b2384e94510edf54b26391b49370a2504d050c255ef7e08e6171"
 
 COLLECTORS = {
     "serial": ("-XX:+UseSerialGC", "Serial"),
