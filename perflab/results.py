@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from perflab.errors import PerflabError
 from perflab.stats import Summary, summarize
 
-IMPLEMENTATION_LABELS = {"python": "Python", "go": "Go"}
+IMPLEMENTATION_LABELS = {
+    "python": "Python",
+    "go": "Go",
+    "jvm": "JVM",
+    "asyncio": "Python asyncio",
+    "threads": "Python 每连接一线程",
+}
+# py312 → Python 3.12，py313t → Python 3.13t（自由线程版）
+_INTERPRETER_RUN = re.compile(r"^py3(\d+)(t?)$")
+
+
+def run_label(run: str) -> str:
+    """How tables and charts name a run."""
+    if run.lower() in IMPLEMENTATION_LABELS:
+        return IMPLEMENTATION_LABELS[run.lower()]
+    if m := _INTERPRETER_RUN.match(run):
+        return f"Python 3.{m[1]}{m[2]}"
+    return run
 
 
 @dataclass
@@ -25,7 +43,7 @@ class Metric:
 
     @property
     def run_label(self) -> str:
-        return IMPLEMENTATION_LABELS.get(self.run, self.run)
+        return run_label(self.run)
 
     def to_dict(self) -> dict:
         return {

@@ -37,3 +37,13 @@ def test_chart_keeps_text_as_text_and_labels_every_bar():
 def test_chart_refuses_to_mix_units():
     with pytest.raises(ValueError, match="mixes units"):
         bar_chart("混合", [metric("python.a", "s", [1.0]), metric("python.b", "B", [1.0])])
+
+
+@pytest.mark.parametrize(
+    ("run", "label"),
+    [("python", "Python"), ("JVM", "JVM"), ("py312", "Python 3.12"), ("py313t", "Python 3.13t")],
+)
+def test_runs_are_named_for_readers(run, label):
+    from perflab.results import run_label
+
+    assert run_label(run) == label
