@@ -20,11 +20,17 @@ class _Loader(yaml.SafeLoader):
 
 # mkdocs.yml names Python objects (markdown_exec.formatter); the navigation needs none of them.
 _Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *_: None)
+_Loader.add_constructor("!ENV", lambda *_: None)
+
+
+def mkdocs_config() -> dict:
+    """mkdocs.yml as plain data (Python object tags and !ENV values read as None)."""
+    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
 
 
 def nav_pages() -> list[str]:
     """Source files of the pages in mkdocs.yml's nav, in order: 'index.md', 'ch1/gil.md', ..."""
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
+    config = mkdocs_config()
     found: list[str] = []
 
     def walk(node) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from book_helpers import mkdocs_config
 from conftest import ROOT
 
 from perflab.units import fmt
@@ -25,11 +25,7 @@ def page(site: Path, name: str) -> str:
 def jupyter_options() -> dict:
     """The mkdocs-jupyter options in mkdocs.yml."""
 
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda *_: None)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
+    config = mkdocs_config()
     (options,) = [p["mkdocs-jupyter"] for p in config["plugins"] if "mkdocs-jupyter" in p]
     return options
 
