@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import sys
 from html import escape, unescape
 from pathlib import Path
 
@@ -42,6 +43,27 @@ def on_config(config, **kwargs):
     # 笔记本内核继承本进程的环境变量，据此找到仓库根目录
     os.environ["PERFLAB_ROOT"] = str(ROOT)
     return config
+
+
+def on_files(files, config, **kwargs):
+    """Hand mkdocs-jupyter the executed copy of each notebook (engine cache rules apply)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from perflab import notebooks, registry
+    from perflab.errors import PerflabError
+
+    def report(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        profile = registry.current_profile()
+        for file in files:
+            if file.src_uri.endswith(".ipynb") and file.abs_src_path:
+                source = Path(file.abs_src_path)
+                file.abs_src_path = str(notebooks.executed(source, profile, report))
+    except PerflabError as exc:
+        raise PluginError(f"perflab: {exc}") from None
+    return files
 
 
 def _download_link(name: str) -> str:

@@ -44,12 +44,13 @@ def build(config: Path, site: Path) -> float:
 
 
 def noexec_config(docs: Path) -> str:
-    """mkdocs.yml with the copied docs, notebooks not executed and no perflab hook."""
+    """mkdocs.yml with the copied docs and neither the perflab hook nor notebook execution."""
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     text = text.replace("docs_dir: docs", f"docs_dir: {docs}")
-    text = text.replace("execute: true", "execute: false")
-    text = text.replace("  - hooks/perflab_hooks.py\n", "")
-    assert f"docs_dir: {docs}" in text and "execute: false" in text
+    for hook in ("hooks/perflab_hooks.py", "hooks/notebooks.py"):
+        assert f"  - {hook}\n" in text, hook
+        text = text.replace(f"  - {hook}\n", "")
+    assert f"docs_dir: {docs}" in text
     return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -47,9 +48,11 @@ def test_committed_notebooks_carry_no_outputs(name: str):
     assert nb.metadata.kernelspec.name == "python3"
 
 
-def test_mkdocs_jupyter_executes_without_stale_cache_or_hidden_errors():
+def test_notebooks_are_executed_by_the_engine_without_stale_cache_or_hidden_errors():
+    # hooks/notebooks.py 按引擎的缓存规则执行笔记本，mkdocs-jupyter 只渲染执行后的副本
+    assert "hooks/notebooks.py" in mkdocs_config()["hooks"]
     options = jupyter_options()
-    assert options["execute"] is True and options["allow_errors"] is False
+    assert options["execute"] is False and options["allow_errors"] is False
     assert options["cache"] is False and options["include_source"] is True
     assert options["custom_mathjax_url"] == ""
     assert options["kernel_name"] == "python3"
@@ -69,10 +72,11 @@ def test_notebook_page_has_outputs_no_errors_and_a_download(built_site: Path, na
     assert outputs(html), "the notebook was not executed"
     assert not re.search(r'<div[^>]*data-mime-type="application/vnd.jupyter.stderr"', html)
     assert "Traceback" not in html
-    # 源文件与页面放在一起，页面标题下有下载链接
-    source = ROOT / "docs" / "labs" / f"{name}.ipynb"
-    copied = built_site / "labs" / name / f"{name}.ipynb"
-    assert copied.read_bytes() == source.read_bytes()
+    # 执行过的笔记本与页面放在一起（单元格与源文件相同，带本次构建的输出），页面标题下有下载链接
+    source = nbformat.read(ROOT / "docs" / "labs" / f"{name}.ipynb", as_version=4)
+    copied = nbformat.read(built_site / "labs" / name / f"{name}.ipynb", as_version=4)
+    assert [c.source for c in copied.cells] == [c.source for c in source.cells]
+    assert any(c.get("outputs") for c in copied.cells if c.cell_type == "code")
     assert f'<a href="{name}.ipynb" download>' in html
     for host in ("mathjax", "MathJax", "cdnjs", "jsdelivr", "unpkg"):
         assert host not in html, host
@@ -121,6 +125,7 @@ def test_a_failing_cell_fails_the_build(tmp_path: Path):
         "docs_dir": str(docs),
         "strict": True,
         "plugins": [{"mkdocs-jupyter": options}],
+        "hooks": [str(ROOT / "hooks" / "notebooks.py")],
     }
     (tmp_path / "mkdocs.yml").write_text(json.dumps(site_config), encoding="utf-8")
     proc = subprocess.run(
@@ -129,7 +134,32 @@ def test_a_failing_cell_fails_the_build(tmp_path: Path):
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "PERFLAB_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert proc.returncode != 0
+    assert "notebook" in proc.stderr and "broken.ipynb failed" in proc.stderr
     assert "ZeroDivisionError" in proc.stdout + proc.stderr
     assert not (tmp_path / "site" / "broken" / "index.html").exists()
+
+
+def test_notebooks_follow_the_engine_cache_rules(tmp_path, monkeypatch):
+    # 同一笔记本第二次直接用已执行的副本；失败的单元格让构建失败，并点名笔记本
+    from perflab import notebooks
+    from perflab.errors import PerflabError
+
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("PERFLAB_REFRESH", raising=False)
+    good = tmp_path / "good.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    nbformat.write(nb, good)
+    lines: list[str] = []
+    first = notebooks.executed(good, "quick", lines.append)
+    assert first.name == "good.ipynb" and "42" in first.read_text()
+    assert notebooks.executed(good, "quick", lines.append) == first
+    assert "缓存有效" in lines[-1]
+
+    bad = tmp_path / "bad.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    nbformat.write(nb, bad)
+    with pytest.raises(PerflabError, match=r"notebook .*bad\.ipynb failed: .*ZeroDivisionError"):
+        notebooks.executed(bad, "quick")
