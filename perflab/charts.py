@@ -8,11 +8,17 @@ from perflab.results import Metric
 from perflab.units import fmt, scale_for
 
 WIDTH = 680
-LABEL_WIDTH = 230
+MIN_LABEL_WIDTH = 120
+MIN_PLOT_WIDTH = 280
 VALUE_WIDTH = 150
 ROW = 34
 TOP = 40
 BOTTOM = 30
+
+
+def text_width(text: str, font_px: float = 13) -> float:
+    """Rough rendered width: CJK characters are about one em wide, Latin ones about half."""
+    return sum(font_px if ord(ch) >= 0x2E80 else font_px * 0.56 for ch in text)
 
 
 def bar_chart(title: str, metrics: list[Metric]) -> str:
@@ -26,20 +32,24 @@ def bar_chart(title: str, metrics: list[Metric]) -> str:
     summaries = [m.summary for m in metrics]
     top = max(max(s.high, s.median) for s in summaries) or 1.0
     divisor, shown = scale_for(unit, max(s.median for s in summaries))
-    plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    labels = [f"{m.run_label} · {m.label}" for m in metrics]
+    label_width = max(max(text_width(t) for t in labels) + 16, MIN_LABEL_WIDTH)
+    # 标签很长时加宽画布而不是截断文字（SVG 随容器缩放）
+    width = max(WIDTH, label_width + MIN_PLOT_WIDTH + VALUE_WIDTH)
+    plot = width - label_width - VALUE_WIDTH
     height = TOP + ROW * len(metrics) + BOTTOM
 
     def x(value: float) -> float:
-        return LABEL_WIDTH + plot * max(value, 0.0) / top
+        return label_width + plot * max(value, 0.0) / top
 
     rows = []
-    for i, (metric, s) in enumerate(zip(metrics, summaries, strict=True)):
+    for i, (label, s) in enumerate(zip(labels, summaries, strict=True)):
         y = TOP + i * ROW
         mid = y + ROW / 2
         rows.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{mid + 4:.1f}" text-anchor="end">'
-            f"{escape(metric.run_label)} · {escape(metric.label)}</text>"
-            f'<rect x="{LABEL_WIDTH}" y="{y + 7}" width="{x(s.median) - LABEL_WIDTH:.1f}" '
+            f'<text x="{label_width - 8}" y="{mid + 4:.1f}" text-anchor="end">'
+            f"{escape(label)}</text>"
+            f'<rect x="{label_width}" y="{y + 7}" width="{x(s.median) - label_width:.1f}" '
             f'height="{ROW - 14}" class="perflab-bar"/>'
             f'<line x1="{x(s.low):.1f}" x2="{x(s.high):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
             f'class="perflab-whisker"/>'
@@ -53,18 +63,104 @@ def bar_chart(title: str, metrics: list[Metric]) -> str:
     )
     return (
         f'<figure class="perflab-chart">'
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height}" '
         f'role="img" aria-label="{escape(title)}">'
         f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>"
-        f'<text x="{WIDTH / 2}" y="22" text-anchor="middle" class="perflab-title">'
+        f'<text x="{width / 2:.0f}" y="22" text-anchor="middle" class="perflab-title">'
         f"{escape(title)}</text>"
         + "".join(rows)
-        + f'<line x1="{LABEL_WIDTH}" x2="{LABEL_WIDTH + plot}" y1="{axis_y}" y2="{axis_y}" '
+        + f'<line x1="{label_width}" x2="{label_width + plot}" y1="{axis_y}" y2="{axis_y}" '
         f'class="perflab-axis"/>'
-        f'<text x="{LABEL_WIDTH}" y="{axis_y + 18}">0</text>'
-        f'<text x="{LABEL_WIDTH + plot}" y="{axis_y + 18}" text-anchor="end">'
+        f'<text x="{label_width}" y="{axis_y + 18}">0</text>'
+        f'<text x="{label_width + plot}" y="{axis_y + 18}" text-anchor="end">'
         f"{escape(fmt(top, unit, like=divisor))}</text>"
         f"</svg>"
         f"<figcaption>条形为中位数，横线为 95% 区间（单位 {escape(shown or '无')}）</figcaption>"
+        f"</figure>"
+    )
+
+
+LINE_HEIGHT = 300
+LINE_LEFT = 80
+LINE_RIGHT = 170
+LINE_TOP = 40
+LINE_BOTTOM = 50
+SERIES_CLASSES = 6
+
+
+def line_chart(
+    title: str, x_labels: list[str], series: list[tuple[str, list[Metric]]], x_title: str = ""
+) -> str:
+    """One line per series over categorical x values; points at the median, whiskers for the
+    interval. For scaling curves (1, 2, 4 workers; 0 → 10k ready tasks)."""
+    if not series or any(len(ms) != len(x_labels) for _, ms in series):
+        raise ValueError(f"chart {title!r}: every series needs one metric per x value")
+    units = {m.unit for _, ms in series for m in ms}
+    if len(units) != 1:
+        raise ValueError(f"chart {title!r} mixes units {sorted(units)}")
+    unit = units.pop()
+    summaries = [[m.summary for m in ms] for _, ms in series]
+    top = max(max(s.high, s.median) for row in summaries for s in row) or 1.0
+    divisor, shown = scale_for(unit, max(s.median for row in summaries for s in row))
+    plot_w = WIDTH - LINE_LEFT - LINE_RIGHT
+    plot_h = LINE_HEIGHT - LINE_TOP - LINE_BOTTOM
+    step = plot_w / max(len(x_labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return LINE_LEFT + (i * step if len(x_labels) > 1 else plot_w / 2)
+
+    def y(value: float) -> float:
+        return LINE_TOP + plot_h * (1 - max(value, 0.0) / top)
+
+    parts = [
+        f'<text x="{WIDTH / 2}" y="22" text-anchor="middle" class="perflab-title">'
+        f"{escape(title)}</text>",
+        f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT + plot_w}" y1="{y(0):.1f}" y2="{y(0):.1f}" '
+        f'class="perflab-axis"/>',
+        f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT}" y1="{LINE_TOP}" y2="{y(0):.1f}" '
+        f'class="perflab-axis"/>',
+        f'<text x="{LINE_LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
+        f'<text x="{LINE_LEFT - 6}" y="{LINE_TOP + 4}" text-anchor="end">'
+        f"{escape(fmt(top, unit, like=divisor))}</text>",
+    ]
+    for i, label in enumerate(x_labels):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{y(0) + 18:.1f}" text-anchor="middle">{escape(label)}</text>'
+        )
+    if x_title:
+        parts.append(
+            f'<text x="{LINE_LEFT + plot_w / 2}" y="{LINE_HEIGHT - 8}" text-anchor="middle">'
+            f"{escape(x_title)}</text>"
+        )
+    desc = []
+    for n, ((label, _), row) in enumerate(zip(series, summaries, strict=True)):
+        cls = f"perflab-series-{n % SERIES_CLASSES}"
+        points = " ".join(f"{x(i):.1f},{y(s.median):.1f}" for i, s in enumerate(row))
+        parts.append(f'<polyline points="{points}" class="perflab-line {cls}"/>')
+        for i, s in enumerate(row):
+            parts.append(
+                f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(s.low):.1f}" y2="{y(s.high):.1f}" '
+                f'class="perflab-whisker {cls}"/>'
+                f'<circle cx="{x(i):.1f}" cy="{y(s.median):.1f}" r="3.5" '
+                f'class="perflab-dot {cls}"/>'
+            )
+        legend_y = LINE_TOP + 8 + n * 20
+        parts.append(
+            f'<line x1="{WIDTH - LINE_RIGHT + 16}" x2="{WIDTH - LINE_RIGHT + 36}" '
+            f'y1="{legend_y}" y2="{legend_y}" class="perflab-line {cls}"/>'
+            f'<text x="{WIDTH - LINE_RIGHT + 42}" y="{legend_y + 4}">{escape(label)}</text>'
+        )
+        values = "，".join(
+            f"{xl} {fmt(s.median, unit)}" for xl, s in zip(x_labels, row, strict=True)
+        )
+        desc.append(f"{label}：{values}")
+    return (
+        f'<figure class="perflab-chart">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {LINE_HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title><desc>{escape('；'.join(desc))}</desc>"
+        + "".join(parts)
+        + "</svg>"
+        f"<figcaption>点为中位数，竖线为 95% 区间（单位 {escape(shown or '无')}）</figcaption>"
         f"</figure>"
     )

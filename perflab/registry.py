@@ -56,8 +56,14 @@ class Run:
 
 @dataclass(frozen=True)
 class Chart:
+    """A bar chart of `metrics`, or (kind "line") one line per series over the x values."""
+
     title: str
     metrics: list[str]
+    kind: str = "bar"
+    x: tuple[str, ...] = ()
+    x_title: str = ""
+    series: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,23 @@ def _per_profile(raw: object, what: str, exp_id: str) -> dict:
     if not isinstance(raw, dict) or not set(PROFILES) <= set(raw):
         raise PerflabError(f"experiment {exp_id}: {what} must give a value for each of {PROFILES}")
     return raw
+
+
+def _chart(raw: dict, exp_id: str) -> Chart:
+    kind = raw.get("kind", "bar")
+    if kind == "bar":
+        return Chart(raw["title"], list(raw["metrics"]))
+    if kind != "line":
+        raise PerflabError(f"experiment {exp_id}: chart kind {kind!r} is not bar or line")
+    x = tuple(str(v) for v in raw.get("x", []))
+    series = tuple((s["label"], tuple(s["metrics"])) for s in raw.get("series", []))
+    if not x or not series or any(len(keys) != len(x) for _, keys in series):
+        raise PerflabError(
+            f"experiment {exp_id}: line chart {raw.get('title')!r} needs x values and, "
+            "for every series, one metric per x value"
+        )
+    metrics = [key for _, keys in series for key in keys]
+    return Chart(raw["title"], metrics, kind, x, raw.get("x_title", ""), series)
 
 
 def _parse(raw: dict, source: Path) -> Experiment:
@@ -141,7 +164,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
         cpus=raw.get("cpus"),
         libraries=list(raw.get("libraries", [])),
         tools=list(raw.get("tools", [])),
-        charts=[Chart(c["title"], list(c["metrics"])) for c in raw.get("chart", [])],
+        charts=[_chart(c, exp_id) for c in raw.get("chart", [])],
     )
 
 

@@ -51,6 +51,15 @@ def chart_html(result: Result, specs: list[Chart]) -> str:
     """
     drawn = []
     for c in specs:
+        if c.kind == "line":
+            series = [
+                (label, [result.metric(k) for k in keys])
+                for label, keys in c.series
+                if not any(skipped_run(result, k) for k in keys)
+            ]
+            if series:
+                drawn.append(charts.line_chart(c.title, list(c.x), series, c.x_title))
+            continue
         metrics = [result.metric(k) for k in c.metrics if not skipped_run(result, k)]
         if metrics:
             drawn.append(charts.bar_chart(c.title, metrics))

@@ -186,3 +186,14 @@ def test_extra_sources_of_a_run_are_part_of_the_key(tmp_book: TmpBook):
     data.unlink()
     with pytest.raises(PerflabError, match=r"source .*workload\.txt is not a file"):
         registry.load()
+
+
+def test_line_chart_must_give_one_metric_per_x_value(tmp_book: TmpBook):
+    registry_file = tmp_book.root / "registry" / "experiments.toml"
+    registry_file.write_text(
+        registry_file.read_text()
+        + '\n[[experiment.chart]]\nkind = "line"\ntitle = "坏图"\nx = [1, 2]\n'
+        + 'series = [{ label = "线程", metrics = ["python.t_s"] }]\n'
+    )
+    with pytest.raises(PerflabError, match="line chart '坏图' needs x values"):
+        registry.load()

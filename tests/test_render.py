@@ -2,7 +2,7 @@
 
 import pytest
 
-from perflab.charts import bar_chart
+from perflab.charts import bar_chart, line_chart
 from perflab.render import page_href
 from perflab.results import Metric
 
@@ -47,3 +47,19 @@ def test_runs_are_named_for_readers(run, label):
     from perflab.results import run_label
 
     assert run_label(run) == label
+
+
+def test_line_chart_draws_one_line_per_series_with_whiskers():
+    threads = [metric(f"python.t{i}", "s", [1.0, 1.1]) for i in (1, 2, 4)]
+    procs = [metric(f"python.p{i}", "s", [v, v]) for i, v in ((1, 1.0), (2, 0.5), (4, 0.5))]
+    svg = line_chart(
+        "耗时随工作者数", ["1", "2", "4"], [("线程", threads), ("进程", procs)], "工作者数"
+    )
+    assert svg.count("<polyline") == 2 and svg.count("<circle") == 6
+    assert "线程" in svg and "进程" in svg and "工作者数" in svg
+    assert "进程：1 1.00 s，2 500 ms，4 500 ms" in svg  # 替代文字里有每个点的数值
+
+
+def test_line_chart_needs_one_metric_per_x_value():
+    with pytest.raises(ValueError, match="one metric per x value"):
+        line_chart("缺点", ["1", "2"], [("线程", [metric("python.a", "s", [1.0])])])
