@@ -2,6 +2,7 @@
 
 results.json schema (SCHEMA_VERSION 1), documented on the data page:
   schema, schema_version, generated_at, profile, build_environment,
+  (an experiment's environment may also carry "interpreters" and "tools")
   experiments: [{id, title, page, profile, from_cache, duration_s, environment, info, series,
                  metrics: [{key, run, name, label, unit, median, ci_low, ci_high,
                             ci_confidence, n, wide, values}]}],
