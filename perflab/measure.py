@@ -118,8 +118,16 @@ def obtain(
     if not refresh:
         cached, why = cache.load(exp, profile)
         if cached is not None:
-            return cached
+            return label_runs(cached, exp)
         progress(f"需要测量：{why}")
     result = measure(exp, profile, progress)
     cache.store(exp, profile, result)
+    return label_runs(result, exp)
+
+
+def label_runs(result: Result, exp: Experiment) -> Result:
+    """Give each metric its run's display name from the registry (a presentation detail)."""
+    labels = {run.name: run.label for run in exp.runs if run.label}
+    for metric in result.metrics.values():
+        metric.display = labels.get(metric.run, "")
     return result

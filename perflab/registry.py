@@ -49,6 +49,8 @@ class Run:
     optional: bool = False
     # 示例读取或编译的其他文件（如 Java 源码）：它们变了，结果也要重测
     sources: tuple[Path, ...] = ()
+    # 表格与图里的显示名，如 "Python asyncio 服务器"；空则由 name 推出
+    label: str = ""
 
     def args_for(self, profile: str) -> list[str]:
         return list(self.args.get(profile, []))
@@ -149,6 +151,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
                 interpreter=interpreter or None,
                 optional=optional,
                 sources=sources,
+                label=run.get("label", ""),
             )
         )
     if not runs:

@@ -12,8 +12,6 @@ IMPLEMENTATION_LABELS = {
     "python": "Python",
     "go": "Go",
     "jvm": "JVM",
-    "asyncio": "Python asyncio",
-    "threads": "Python 每连接一线程",
 }
 # py312 → Python 3.12，py313t → Python 3.13t（自由线程版）
 _INTERPRETER_RUN = re.compile(r"^py3(\d+)(t?)$")
@@ -36,6 +34,8 @@ class Metric:
     label: str
     unit: str
     values: list[float]
+    # 注册表里给这次运行起的显示名（不存进缓存：改名不必重测）
+    display: str = ""
 
     @property
     def summary(self) -> Summary:
@@ -43,7 +43,7 @@ class Metric:
 
     @property
     def run_label(self) -> str:
-        return run_label(self.run)
+        return self.display or run_label(self.run)
 
     def to_dict(self) -> dict:
         return {

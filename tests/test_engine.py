@@ -197,3 +197,18 @@ def test_line_chart_must_give_one_metric_per_x_value(tmp_book: TmpBook):
     )
     with pytest.raises(PerflabError, match="line chart '坏图' needs x values"):
         registry.load()
+
+
+def test_run_label_from_the_registry_names_its_metrics(tmp_book: TmpBook):
+    registry_file = tmp_book.root / "registry" / "experiments.toml"
+    text = registry_file.read_text()
+    registry_file.write_text(
+        text.replace('lang = "python"', 'lang = "python"\nlabel = "Python 线程"')
+    )
+    assert obtain().metric("python.t_s").run_label == "Python 线程"
+    # 改显示名不必重测：缓存照用，名字照新
+    registry_file.write_text(
+        text.replace('lang = "python"', 'lang = "python"\nlabel = "改过的名字"')
+    )
+    again = obtain()
+    assert again.from_cache and again.metric("python.t_s").run_label == "改过的名字"
