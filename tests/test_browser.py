@@ -276,7 +276,7 @@ def test_page_in_browser(
     # never scrolls sideways (wide tables and code scroll in their own box), and the
     # navigation sits behind the drawer button.
     phone.reset()
-    phone.open(path, mermaid, idle=False)
+    phone.open(path, mermaid)
     phone.check_clean(path)
     check_diagrams(phone, path, mermaid)
     overflow = phone.page.evaluate(OVERFLOW)
