@@ -12,7 +12,7 @@ import time
 
 from perflab import claims as claims_mod
 from perflab import env, measure, registry, render
-from perflab.claims import Claim
+from perflab.claims import Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.results import Result
 
@@ -52,14 +52,21 @@ class Book:
         self.check_claims()
 
     def check_claims(self) -> None:
-        """A claim whose metric was not produced fails the build."""
+        """A claim whose metric was not produced, or whose verdict would read an interval
+        with less than 95% coverage in the full profile, fails the build."""
         for claim in self.claims:
-            result = self.results.get(claim.experiment) or self.result(claim.experiment)
-            if claim.metric not in result.metrics:
-                raise PerflabError(
-                    f"claim {claim.id}: experiment {claim.experiment} produced no metric "
-                    f"{claim.metric!r} (it has: {', '.join(result.metrics)})"
-                )
+            claims_mod.check_coverage(self.judge(claim), self.profile)
+
+    def judge(self, claim: Claim) -> Judgement:
+        """The verdict on one claim (a missing metric is a PerflabError naming it)."""
+        result = self.result(claim.experiment)
+        missing = [key for key in claim.metrics if key not in result.metrics]
+        if missing:
+            raise PerflabError(
+                f"claim {claim.id}: experiment {claim.experiment} produced no metric "
+                f"{', '.join(map(repr, missing))} (it has: {', '.join(result.metrics)})"
+            )
+        return claims_mod.judge(claim, result)
 
     def claims_for(self, *, experiment: str | None = None, page: str | None = None) -> list[Claim]:
         return [
@@ -105,14 +112,14 @@ def claims(exp_id: str) -> str:
     selected = book.claims_for(experiment=exp_id)
     if not selected:
         raise PerflabError(f"no claim in registry/*.toml measures experiment {exp_id!r}")
-    rows = render.claim_rows([(c, book.result(c.experiment)) for c in selected])
+    rows = render.claim_rows([(book.judge(c), book.result(c.experiment)) for c in selected])
     return rows + "\n\n" + render.claim_sources(selected)
 
 
 def claims_summary() -> str:
     """Every claim in the book with its verdict and a link to its section."""
     book = current()
-    pairs = [(c, book.result(c.experiment)) for c in book.claims]
+    pairs = [(book.judge(c), book.result(c.experiment)) for c in book.claims]
     rows = render.claim_rows(pairs, link_from=book.page)
     return rows + "\n\n" + render.claim_sources(book.claims)
 

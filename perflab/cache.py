@@ -18,7 +18,8 @@ from perflab import env, gobuild, interpreters, paths, toolchain
 from perflab.registry import GO_BINARY, Experiment
 from perflab.results import Result
 
-CACHE_FORMAT = 1
+# 2：每个进程一个独立值（进程内多个样本取中位数），原始样本存在 rounds
+CACHE_FORMAT = 2
 
 
 def _file_digest(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from perflab.results import Metric
@@ -89,10 +90,17 @@ SERIES_CLASSES = 6
 
 
 def line_chart(
-    title: str, x_labels: list[str], series: list[tuple[str, list[Metric]]], x_title: str = ""
+    title: str,
+    x_labels: list[str],
+    series: list[tuple[str, list[Metric]]],
+    x_title: str = "",
+    references: list[tuple[float, str]] | tuple = (),
+    y_log: bool = False,
 ) -> str:
     """One line per series over categorical x values; points at the median, whiskers for the
-    interval. For scaling curves (1, 2, 4 workers; 0 → 10k ready tasks)."""
+    interval. For scaling curves (1, 2, 4 workers; 0 → 10k ready tasks) and boundary maps:
+    `references` are (value, label) pairs drawn as dashed horizontal lines (a quoted figure),
+    `y_log` puts the y axis on a log scale (values must be positive)."""
     if not series or any(len(ms) != len(x_labels) for _, ms in series):
         raise ValueError(f"chart {title!r}: every series needs one metric per x value")
     units = {m.unit for _, ms in series for m in ms}
@@ -100,17 +108,34 @@ def line_chart(
         raise ValueError(f"chart {title!r} mixes units {sorted(units)}")
     unit = units.pop()
     summaries = [[m.summary for m in ms] for _, ms in series]
-    top = max(max(s.high, s.median) for row in summaries for s in row) or 1.0
+    ref_values = [v for v, _ in references]
+    top = max([max(s.high, s.median) for row in summaries for s in row] + ref_values) or 1.0
     divisor, shown = scale_for(unit, max(s.median for row in summaries for s in row))
     plot_w = WIDTH - LINE_LEFT - LINE_RIGHT
     plot_h = LINE_HEIGHT - LINE_TOP - LINE_BOTTOM
     step = plot_w / max(len(x_labels) - 1, 1)
+    bottom = 0.0
+    if y_log:
+        lows = [min(s.low, s.median) for row in summaries for s in row] + ref_values
+        if min(lows) <= 0:
+            raise ValueError(f"chart {title!r}: a log axis needs positive values")
+        # 上下各留一点余量，取到整十倍，刻度落在 10 的整数次幂上
+        bottom = 10 ** math.floor(math.log10(min(lows)))
+        top = 10 ** math.ceil(math.log10(top))
+        if top == bottom:
+            top = bottom * 10
 
     def x(i: int) -> float:
         return LINE_LEFT + (i * step if len(x_labels) > 1 else plot_w / 2)
 
     def y(value: float) -> float:
-        return LINE_TOP + plot_h * (1 - max(value, 0.0) / top)
+        if y_log:
+            share = (math.log10(max(value, bottom)) - math.log10(bottom)) / (
+                math.log10(top) - math.log10(bottom)
+            )
+        else:
+            share = max(value, 0.0) / top
+        return LINE_TOP + plot_h * (1 - share)
 
     parts = [
         f'<text x="{WIDTH / 2}" y="22" text-anchor="middle" class="perflab-title">'
@@ -119,10 +144,25 @@ def line_chart(
         f'class="perflab-axis"/>',
         f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT}" y1="{LINE_TOP}" y2="{y(0):.1f}" '
         f'class="perflab-axis"/>',
-        f'<text x="{LINE_LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
-        f'<text x="{LINE_LEFT - 6}" y="{LINE_TOP + 4}" text-anchor="end">'
-        f"{escape(fmt(top, unit, like=divisor))}</text>",
     ]
+    ticks = [bottom, top]
+    if y_log:
+        ticks = [10**e for e in range(round(math.log10(bottom)), round(math.log10(top)) + 1)]
+    for tick in ticks:
+        text = "0" if tick == 0 else fmt(tick, unit, like=divisor)
+        parts.append(
+            f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT + plot_w}" y1="{y(tick):.1f}" '
+            f'y2="{y(tick):.1f}" class="perflab-grid"/>'
+            f'<text x="{LINE_LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
+            f"{escape(text)}</text>"
+        )
+    for value, label in references:
+        parts.append(
+            f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT + plot_w}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" class="perflab-reference"/>'
+            f'<text x="{LINE_LEFT + plot_w - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
+            f'class="perflab-reference-label">{escape(label)}</text>'
+        )
     for i, label in enumerate(x_labels):
         parts.append(
             f'<text x="{x(i):.1f}" y="{y(0) + 18:.1f}" text-anchor="middle">{escape(label)}</text>'
@@ -154,6 +194,8 @@ def line_chart(
             f"{xl} {fmt(s.median, unit)}" for xl, s in zip(x_labels, row, strict=True)
         )
         desc.append(f"{label}：{values}")
+    desc += [f"参考线 {label}：{fmt(value, unit)}" for value, label in references]
+    axis = "纵轴为对数刻度；" if y_log else ""
     return (
         f'<figure class="perflab-chart">'
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {LINE_HEIGHT}" '
@@ -161,6 +203,7 @@ def line_chart(
         f"<title>{escape(title)}</title><desc>{escape('；'.join(desc))}</desc>"
         + "".join(parts)
         + "</svg>"
-        f"<figcaption>点为中位数，竖线为 95% 区间（单位 {escape(shown or '无')}）</figcaption>"
-        f"</figure>"
+        f"<figcaption>{axis}点为中位数，竖线为 95% 区间（单位 {escape(shown or '无')}）"
+        + ("；虚线为引述的数字" if references else "")
+        + "</figcaption></figure>"
     )

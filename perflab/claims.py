@@ -1,16 +1,25 @@
 """Quoted claims ([[claim]] tables in registry/*.toml) and verdicts computed from measurements.
 
-A claim names the experiment and metric that measure it and a rule; the verdict is computed
-from the metric's median and interval, never typed by hand.
+A claim names what measures it and a rule; the verdict is computed, never typed by hand.
+It reads either one metric (a claim whose conditions are all fixed) or a sweep: the same
+quantity measured at several values of a condition the quote leaves open (message rate,
+payload size, live heap). Over a sweep the verdict is 成立 / 不成立 only when every point
+agrees; otherwise 视情况而定, with the boundary where the measured median crosses the
+claim's band, interpolated between the two neighbouring points.
+
+Every rule states why its band is that wide (`why`), and a verdict in the full profile may
+read only intervals with at least 95% coverage (checked by `check_coverage`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from perflab import registry
 from perflab.errors import PerflabError
-from perflab.stats import Summary
+from perflab.results import Metric, Result
+from perflab.stats import CONFIDENCE, Summary
 
 HOLDS = "holds"
 FAILS = "does-not-hold"
@@ -26,6 +35,8 @@ class Rule:
     tolerance: float = 0.0
     low: float | None = None
     high: float | None = None
+    # 这条界线为什么这么宽（或为什么取这个阈值）：每条规则都要写
+    why: str = ""
 
     def band(self) -> tuple[float, float]:
         """The range of measured values that agree with the claim."""
@@ -39,6 +50,8 @@ class Rule:
         return self.value, float("inf")
 
     def describe(self, fmt_value) -> str:
+        if self.kind == "approx" and self.tolerance == 0:
+            return f"实测中位数等于 {fmt_value(self.value)} 即成立"
         if self.kind == "approx":
             return f"实测中位数落在 {fmt_value(self.value)} ± {self.tolerance:.0%} 内即成立"
         if self.kind == "between":
@@ -49,7 +62,7 @@ class Rule:
 
 
 def verdict(rule: Rule, summary: Summary) -> str:
-    """holds / does-not-hold / depends, from the median and the interval of the measurement."""
+    """holds / does-not-hold / depends, from the median and the interval of one measurement."""
     low, high = rule.band()
     interval_inside = low <= summary.low and summary.high <= high
     interval_outside = summary.high < low or summary.low > high
@@ -63,6 +76,18 @@ def verdict(rule: Rule, summary: Summary) -> str:
 
 
 @dataclass(frozen=True)
+class Sweep:
+    """The condition a quote leaves open, and the metric measured at each of its values."""
+
+    condition: str  # 扫描的条件，如“每个连接每秒的消息数”
+    unit: str  # 条件的单位（units.fmt 认识的 s / B，或任意文字如“条/秒”）
+    at: tuple[float, ...]
+    metrics: tuple[str, ...]
+    # 插值找边界时横轴取对数（翻倍式的扫描点）
+    log: bool = True
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str
     page: str
@@ -70,9 +95,112 @@ class Claim:
     quoted: str
     source: str
     experiment: str
-    metric: str
     unit: str
     rule: Rule
+    # 判定时固定下来的条件（载荷、规模、核数……），首页的说法表逐条列出
+    condition: str
+    metric: str | None = None
+    sweep: Sweep | None = None
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.sweep.metrics if self.sweep else (self.metric,)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measured point of a claim: the condition's value (None without a sweep)."""
+
+    at: float | None
+    metric: Metric
+    verdict: str
+    inside: bool  # 中位数是否落在说法的范围内
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """Where the median crosses the claim's band: the claim holds above `at` or below it."""
+
+    at: float
+    holds_above: bool
+
+
+@dataclass(frozen=True)
+class Judgement:
+    claim: Claim
+    verdict: str
+    points: list[Point]
+    boundaries: list[Boundary] = field(default_factory=list)
+
+
+def _crossing(x0: float, y0: float, x1: float, y1: float, edge: float, log: bool) -> float:
+    """x where the segment (x0, y0)–(x1, y1) reaches y = edge; log-log when `log` allows it."""
+    if log and min(x0, x1, y0, y1, edge) > 0:
+        lx0, lx1 = math.log(x0), math.log(x1)
+        t = (math.log(edge) - math.log(y0)) / (math.log(y1) - math.log(y0))
+        return math.exp(lx0 + t * (lx1 - lx0))
+    t = (edge - y0) / (y1 - y0)
+    return x0 + t * (x1 - x0)
+
+
+def boundaries(rule: Rule, at: list[float], medians: list[float], log: bool) -> list[Boundary]:
+    """Every place along a sweep where the median enters or leaves the claim's band.
+
+    Between two neighbouring points on opposite sides of a band edge the crossing is
+    interpolated (log-log for a doubling sweep). A jump from below the band to above it
+    crosses both edges and gives two boundaries.
+    """
+    low, high = rule.band()
+    found = []
+    for i in range(len(at) - 1):
+        (x0, y0), (x1, y1) = (at[i], medians[i]), (at[i + 1], medians[i + 1])
+        inside0, inside1 = low <= y0 <= high, low <= y1 <= high
+        if inside0 != inside1:
+            outside = y1 if inside0 else y0
+            edge = low if outside < low else high
+            found.append(Boundary(_crossing(x0, y0, x1, y1, edge, log), holds_above=inside1))
+        elif not inside0 and (y0 < low) != (y1 < low):
+            # 一步从范围下方跳到上方（或反过来）：两条边都穿过，中间一小段成立
+            first, second = (low, high) if y0 < low else (high, low)
+            found.append(Boundary(_crossing(x0, y0, x1, y1, first, log), holds_above=True))
+            found.append(Boundary(_crossing(x0, y0, x1, y1, second, log), holds_above=False))
+    return found
+
+
+def judge(claim: Claim, result: Result) -> Judgement:
+    """The verdict on a claim from its experiment's result (every point of a sweep)."""
+    low, high = claim.rule.band()
+    at = list(claim.sweep.at) if claim.sweep else [None]
+    points = []
+    for x, key in zip(at, claim.metrics, strict=True):
+        metric = result.metric(key)
+        s = metric.summary
+        points.append(Point(x, metric, verdict(claim.rule, s), low <= s.median <= high))
+    outcomes = {p.verdict for p in points}
+    outcome = outcomes.pop() if len(outcomes) == 1 else DEPENDS
+    found = []
+    if claim.sweep and outcome == DEPENDS:
+        medians = [p.metric.summary.median for p in points]
+        found = boundaries(claim.rule, list(claim.sweep.at), medians, claim.sweep.log)
+    return Judgement(claim, outcome, points, found)
+
+
+def check_coverage(judgement: Judgement, profile: str) -> None:
+    """In the full profile a verdict may read only intervals with >= 95% coverage.
+
+    Raises PerflabError naming the claim, the metric, its n and coverage.
+    """
+    if profile != "full":
+        return
+    for p in judgement.points:
+        s = p.metric.summary
+        if s.confidence < CONFIDENCE:
+            raise PerflabError(
+                f"claim {judgement.claim.id}: its verdict reads {p.metric.key} with n={s.n} "
+                f"independent runs, whose interval covers only {s.confidence:.0%} "
+                f"(< {CONFIDENCE:.0%}); raise repeats.full of experiment "
+                f"{judgement.claim.experiment} to at least 6"
+            )
 
 
 def _rule(raw: dict, claim_id: str) -> Rule:
@@ -80,19 +208,39 @@ def _rule(raw: dict, claim_id: str) -> Rule:
     if kind not in RULE_KINDS:
         raise PerflabError(f"claim {claim_id}: rule kind {kind!r} is not one of {RULE_KINDS}")
     needed = {"approx": ("value", "tolerance"), "between": ("low", "high")}.get(kind, ("value",))
-    missing = [k for k in needed if k not in raw]
+    missing = [k for k in (*needed, "why") if not raw.get(k) and raw.get(k) != 0]
     if missing:
-        raise PerflabError(f"claim {claim_id}: rule {kind} needs {', '.join(missing)}")
+        raise PerflabError(
+            f"claim {claim_id}: rule {kind} needs {', '.join(missing)} "
+            "(why: the reason the band is that wide or the threshold is where it is)"
+        )
     return Rule(
         kind=kind,
         value=raw.get("value"),
         tolerance=float(raw.get("tolerance", 0.0)),
         low=raw.get("low"),
         high=raw.get("high"),
+        why=raw["why"],
     )
 
 
-REQUIRED = ("id", "page", "claim", "quoted", "source", "experiment", "metric", "rule")
+def _sweep(raw: dict, claim_id: str) -> Sweep:
+    missing = [k for k in ("condition", "at", "metrics") if k not in raw]
+    if missing:
+        raise PerflabError(f"claim {claim_id}: sweep needs {', '.join(missing)}")
+    at, metrics = tuple(float(v) for v in raw["at"]), tuple(raw["metrics"])
+    if len(at) < 2 or len(at) != len(metrics) or list(at) != sorted(set(at)):
+        raise PerflabError(
+            f"claim {claim_id}: a sweep needs two or more increasing condition values "
+            "and one metric for each"
+        )
+    log = bool(raw.get("log", True))
+    if log and at[0] <= 0:
+        raise PerflabError(f"claim {claim_id}: a log sweep needs positive condition values")
+    return Sweep(raw["condition"], raw.get("unit", ""), at, metrics, log)
+
+
+REQUIRED = ("id", "page", "claim", "quoted", "source", "experiment", "condition", "rule")
 
 
 def load() -> list[Claim]:
@@ -100,6 +248,8 @@ def load() -> list[Claim]:
     claims, seen = [], set()
     for raw, path in registry.read_tables("claim"):
         missing = [k for k in REQUIRED if k not in raw]
+        if ("metric" in raw) == ("sweep" in raw):
+            missing.append("exactly one of metric or sweep")
         if missing:
             raise PerflabError(
                 f"claim {raw.get('id', '?')} in {path}: missing {', '.join(missing)}"
@@ -115,9 +265,11 @@ def load() -> list[Claim]:
                 quoted=raw["quoted"],
                 source=raw["source"],
                 experiment=raw["experiment"],
-                metric=raw["metric"],
                 unit=raw.get("unit", ""),
                 rule=_rule(raw["rule"], raw["id"]),
+                condition=raw["condition"],
+                metric=raw.get("metric"),
+                sweep=_sweep(raw["sweep"], raw["id"]) if "sweep" in raw else None,
             )
         )
     return claims

@@ -1,12 +1,16 @@
 """Write every result of a build to data/results.json and data/results.csv in the site.
 
-results.json schema (SCHEMA_VERSION 1), documented on the data page:
+results.json schema (SCHEMA_VERSION 2), documented on the data page:
   schema, schema_version, generated_at, profile, build_environment,
   (an experiment's environment may also carry "interpreters" and "tools")
   experiments: [{id, title, page, profile, from_cache, duration_s, environment, info, series,
                  metrics: [{key, run, name, label, unit, median, ci_low, ci_high,
-                            ci_confidence, n, wide, values}]}],
-  claims: [{id, page, claim, quoted, source, experiment, metric, rule, median, unit, verdict}]
+                            ci_confidence, n, wide, values, rounds}]}],
+    values: one value per process (n counts processes); rounds: what each process reported
+  claims: [{id, page, claim, quoted, source, experiment, condition, sweep, rule, unit, verdict,
+            region, points: [{at, metric, median, ci_low, ci_high, ci_confidence, n, verdict}],
+            boundaries: [{at, holds_above}]}]
+    sweep is null for a claim judged at fixed conditions (then points has one entry, at null)
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from perflab import env
+from perflab import env, render
 from perflab.book import Book
-from perflab.claims import verdict
+from perflab.claims import Judgement
 
 SCHEMA = "perflab-results"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CSV_COLUMNS = [
     "experiment", "run", "metric", "label", "unit", "median", "ci_low", "ci_high",
@@ -40,6 +44,41 @@ def _metric(metric) -> dict:
         "n": s.n,
         "wide": s.wide,
         "values": metric.values,
+        "rounds": metric.rounds,
+    }
+
+
+def _claim(j: Judgement) -> dict:
+    c = j.claim
+    return {
+        "id": c.id,
+        "page": c.page,
+        "claim": c.claim,
+        "quoted": c.quoted,
+        "source": c.source,
+        "experiment": c.experiment,
+        "condition": c.condition,
+        "sweep": None
+        if c.sweep is None
+        else {"condition": c.sweep.condition, "unit": c.sweep.unit, "at": list(c.sweep.at)},
+        "rule": vars(c.rule),
+        "unit": j.points[0].metric.unit,
+        "verdict": j.verdict,
+        "region": render.holding_region(j),
+        "points": [
+            {
+                "at": p.at,
+                "metric": p.metric.key,
+                "median": p.metric.summary.median,
+                "ci_low": p.metric.summary.low,
+                "ci_high": p.metric.summary.high,
+                "ci_confidence": p.metric.summary.confidence,
+                "n": p.metric.summary.n,
+                "verdict": p.verdict,
+            }
+            for p in j.points
+        ],
+        "boundaries": [{"at": b.at, "holds_above": b.holds_above} for b in j.boundaries],
     }
 
 
@@ -61,24 +100,7 @@ def document(book: Book) -> dict:
                 "metrics": [_metric(m) for m in r.metrics.values()],
             }
         )
-    claims = []
-    for c in book.claims:
-        metric = book.result(c.experiment).metric(c.metric)
-        claims.append(
-            {
-                "id": c.id,
-                "page": c.page,
-                "claim": c.claim,
-                "quoted": c.quoted,
-                "source": c.source,
-                "experiment": c.experiment,
-                "metric": c.metric,
-                "rule": vars(c.rule),
-                "median": metric.summary.median,
-                "unit": metric.unit,
-                "verdict": verdict(c.rule, metric.summary),
-            }
-        )
+    claims = [_claim(book.judge(c)) for c in book.claims]
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,

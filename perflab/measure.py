@@ -49,7 +49,7 @@ def _merge(result: Result, run: Run, output: dict) -> None:
         key = f"{run.name}.{name}"
         if key not in result.metrics:
             result.metrics[key] = Metric(key, run.name, name, raw["label"], raw["unit"], [])
-        result.metrics[key].values.extend(raw["values"])
+        result.metrics[key].add_process(raw["values"])
     if "info" in output:
         result.info[run.name] = output["info"]
     for name, series in output.get("series", {}).items():
@@ -118,11 +118,42 @@ def obtain(
     if not refresh:
         cached, why = cache.load(exp, profile)
         if cached is not None:
-            return label_runs(cached, exp)
+            return label_runs(add_ratios(cached, exp), exp)
         progress(f"需要测量：{why}")
     result = measure(exp, profile, progress)
     cache.store(exp, profile, result)
-    return label_runs(result, exp)
+    return label_runs(add_ratios(result, exp), exp)
+
+
+def paired_ratios(numerator: list[float], denominator: list[float]) -> list[float]:
+    """numerator[i] / denominator[i] for every round i (one value per process of each run).
+
+    Raises ValueError when the rounds do not pair up or a denominator is zero.
+    """
+    if len(numerator) != len(denominator):
+        raise ValueError(f"{len(numerator)} rounds against {len(denominator)}: cannot pair")
+    if any(d == 0 for d in denominator):
+        raise ValueError("a denominator is zero")
+    return [n / d for n, d in zip(numerator, denominator, strict=True)]
+
+
+def add_ratios(result: Result, exp: Experiment) -> Result:
+    """The experiment's declared ratios as metrics, each paired per round (derived, not cached:
+    a new ratio needs no re-measurement). Ratios over a skipped optional run are left out."""
+    for ratio in exp.ratios:
+        parts = (ratio.numerator, ratio.denominator)
+        if any(result.skipped(key) for key in parts):
+            continue
+        num, den = (result.metric(key) for key in parts)
+        try:
+            values = paired_ratios(num.values, den.values)
+        except ValueError as exc:
+            raise PerflabError(f"experiment {exp.id}, ratio {ratio.key}: {exc}") from None
+        run, name = ratio.key.split(".", 1)
+        result.metrics[ratio.key] = Metric(
+            ratio.key, run, name, ratio.label, "×", values, [[v] for v in values]
+        )
+    return result
 
 
 def label_runs(result: Result, exp: Experiment) -> Result:

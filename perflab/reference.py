@@ -18,12 +18,12 @@ from pathlib import Path
 
 from perflab import paths
 from perflab.errors import PerflabError
+from perflab.export import SCHEMA, SCHEMA_VERSION
 from perflab.units import fmt
 
 REFERENCE = paths.ROOT / "reference" / "results.json"
-# 与 export.py 的 SCHEMA / SCHEMA_VERSION 一致（export 导入 book，这里不反向导入）
-SCHEMA = "perflab-results"
-SCHEMA_VERSION = 1
+# 对比只读各指标的中位数、区间与单位：这些字段从版本 1 起没有变，旧快照照样能比
+COMPARABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 CHANGED = "变化"
 WITHIN_NOISE = "在噪声内"
@@ -47,8 +47,11 @@ def _problem(doc: object) -> str | None:
         return "top level is not a JSON object"
     if doc.get("schema") != SCHEMA:
         return f"schema is {doc.get('schema')!r}, expected {SCHEMA!r}"
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        return f"schema_version is {doc.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+    if doc.get("schema_version") not in COMPARABLE_VERSIONS:
+        return (
+            f"schema_version is {doc.get('schema_version')!r}, expected one of "
+            f"{', '.join(map(str, COMPARABLE_VERSIONS))}"
+        )
     if not isinstance(doc.get("build_environment"), dict):
         return "build_environment is missing or not an object"
     if not isinstance(doc.get("experiments"), list):

@@ -57,8 +57,20 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A quoted figure drawn across a chart (in the metric's base unit: s, B, a count)."""
+
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
 class Chart:
-    """A bar chart of `metrics`, or (kind "line") one line per series over the x values."""
+    """A bar chart of `metrics`, or (kind "line") one line per series over the x values.
+
+    A line chart may draw quoted figures as horizontal `references` (a boundary map: where
+    the measured curve crosses the claim) and use a log y axis (`y_scale = "log"`).
+    """
 
     title: str
     metrics: list[str]
@@ -66,6 +78,22 @@ class Chart:
     x: tuple[str, ...] = ()
     x_title: str = ""
     series: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    references: tuple[Reference, ...] = ()
+    y_log: bool = False
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A derived metric: numerator ÷ denominator, paired per round (process i with process i).
+
+    Runs are interleaved round by round, so round i of both metrics ran back to back; the
+    interval of the ratio is then an interval over pairs, not a quotient of two medians.
+    """
+
+    key: str
+    label: str
+    numerator: str
+    denominator: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,9 @@ class Experiment:
     # 示例调用的外部工具（如 java）：其版本进缓存键与出处
     tools: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+    ratios: list[Ratio] = field(default_factory=list)
+    # 预热怎么做（方法页列出）：引擎预热几次，或示例自己在计时前预热，或为何不预热
+    warmup_how: str = ""
 
     def repeats_for(self, profile: str) -> int:
         return self.repeats[profile]
@@ -110,7 +141,22 @@ def _chart(raw: dict, exp_id: str) -> Chart:
             "for every series, one metric per x value"
         )
     metrics = [key for _, keys in series for key in keys]
-    return Chart(raw["title"], metrics, kind, x, raw.get("x_title", ""), series)
+    references = tuple(
+        Reference(float(r["value"]), str(r["label"])) for r in raw.get("reference", [])
+    )
+    y_scale = raw.get("y_scale", "linear")
+    if y_scale not in ("linear", "log"):
+        raise PerflabError(f"experiment {exp_id}: chart y_scale {y_scale!r} is not linear or log")
+    return Chart(
+        raw["title"], metrics, kind, x, raw.get("x_title", ""), series, references, y_scale == "log"
+    )
+
+
+def _ratio(raw: dict, exp_id: str) -> Ratio:
+    missing = [k for k in ("key", "label", "numerator", "denominator") if k not in raw]
+    if missing:
+        raise PerflabError(f"experiment {exp_id}: a ratio lacks {', '.join(missing)}")
+    return Ratio(raw["key"], raw["label"], raw["numerator"], raw["denominator"])
 
 
 def _parse(raw: dict, source: Path) -> Experiment:
@@ -168,6 +214,8 @@ def _parse(raw: dict, source: Path) -> Experiment:
         libraries=list(raw.get("libraries", [])),
         tools=list(raw.get("tools", [])),
         charts=[_chart(c, exp_id) for c in raw.get("chart", [])],
+        ratios=[_ratio(r, exp_id) for r in raw.get("ratio", [])],
+        warmup_how=raw.get("warmup_how", ""),
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from html import escape
 
 from mkdocs.utils import get_relative_url
 
 from perflab import charts
-from perflab.claims import VERDICT_LABELS, Claim, verdict
+from perflab.claims import DEPENDS, FAILS, HOLDS, VERDICT_LABELS, Claim, Judgement
 from perflab.registry import Chart
 from perflab.results import Metric, Result
 from perflab.units import fmt
@@ -39,11 +40,6 @@ def table(result: Result, keys: list[str] | None = None) -> str:
     return "\n".join([head, *(metric_row(m) for m in metrics)])
 
 
-def skipped_run(result: Result, key: str) -> bool:
-    """Whether the metric key belongs to an optional run that was skipped (no interpreter)."""
-    return "skipped" in result.info.get(key.split(".", 1)[0], {})
-
-
 def chart_html(result: Result, specs: list[Chart]) -> str:
     """The charts the registry declares for this experiment, as inline SVG.
 
@@ -55,12 +51,15 @@ def chart_html(result: Result, specs: list[Chart]) -> str:
             series = [
                 (label, [result.metric(k) for k in keys])
                 for label, keys in c.series
-                if not any(skipped_run(result, k) for k in keys)
+                if not any(result.skipped(k) for k in keys)
             ]
             if series:
-                drawn.append(charts.line_chart(c.title, list(c.x), series, c.x_title))
+                references = [(r.value, r.label) for r in c.references]
+                drawn.append(
+                    charts.line_chart(c.title, list(c.x), series, c.x_title, references, c.y_log)
+                )
             continue
-        metrics = [result.metric(k) for k in c.metrics if not skipped_run(result, k)]
+        metrics = [result.metric(k) for k in c.metrics if not result.skipped(k)]
         if metrics:
             drawn.append(charts.bar_chart(c.title, metrics))
     return "\n".join(drawn)
@@ -141,23 +140,108 @@ def page_href(page: str, from_page: str) -> str:
     return get_relative_url(page_url(page), page_url(from_page))
 
 
-def claim_rows(claims: list[tuple[Claim, Result]], *, link_from: str | None = None) -> str:
+POINT_MARKS = {HOLDS: "✓", FAILS: "✗", DEPENDS: "？"}
+
+
+def condition_value(value: float, unit: str, *, rough: bool = False) -> str:
+    """A sweep's condition value with its unit (s and B scaled like metrics).
+
+    rough=True rounds to two significant digits first: an interpolated boundary is no sharper.
+    """
+    if rough and value:
+        value = round(value, 1 - math.floor(math.log10(abs(value))))
+    if unit in ("s", "B"):
+        return fmt(value, unit)
+    return f"{value:,g} {unit}".strip()
+
+
+def _coverage(s) -> str:
+    return f"n={s.n}，区间覆盖 {s.confidence:.0%}"
+
+
+def holding_region(j: Judgement) -> str:
+    """Where the claim holds along its sweep, in words ("条件 ≳ X 时成立"), or why it depends."""
+    sweep = j.claim.sweep
+    if sweep is None:
+        return "实测区间跨过界线，这次测量判断不了" if j.verdict == DEPENDS else ""
+    first, last = sweep.at[0], sweep.at[-1]
+    span = f"{condition_value(first, sweep.unit)} – {condition_value(last, sweep.unit)}"
+    if j.verdict != DEPENDS:
+        return f"在扫描范围 {span} 内处处{VERDICT_LABELS[j.verdict]}"
+    if not j.boundaries:
+        return "各点中位数都在同一侧，但有的点区间跨过界线，这次测量判断不了"
+    # 从扫描起点出发，每过一个边界就切换“成立 / 不成立”
+    holding, start, pieces = j.points[0].inside, first, []
+    for b in [*j.boundaries, None]:
+        end = last if b is None else b.at
+        if holding:
+            if start == first and end == last:
+                pieces.append(f"整个扫描范围 {span}")
+            elif start == first:
+                pieces.append(f"{sweep.condition} ≲ {condition_value(end, sweep.unit, rough=True)}")
+            elif end == last:
+                pieces.append(
+                    f"{sweep.condition} ≳ {condition_value(start, sweep.unit, rough=True)}"
+                )
+            else:
+                low, high = (condition_value(v, "", rough=True) for v in (start, end))
+                pieces.append(f"{sweep.condition}约在 {low} – {high} {sweep.unit} 之间".strip())
+        if b is not None:
+            holding, start = b.holds_above, b.at
+    return "、".join(pieces) + " 时成立（边界由相邻两点插值）" if pieces else "扫描范围内无处成立"
+
+
+def judged_under(claim: Claim) -> str:
+    """The conditions a verdict was reached under: the fixed ones and the swept range."""
+    if claim.sweep is None:
+        return claim.condition
+    sweep = claim.sweep
+    span = (
+        f"{condition_value(sweep.at[0], sweep.unit)} – {condition_value(sweep.at[-1], sweep.unit)}"
+    )
+    return f"{claim.condition}；扫描{sweep.condition} {span}（{len(sweep.at)} 个点）"
+
+
+def _measured(j: Judgement) -> str:
+    if j.claim.sweep is None:
+        p = j.points[0]
+        s = p.metric.summary
+        return (
+            f"{fmt(s.median, p.metric.unit)}（{p.metric.run_label} · {p.metric.label}，"
+            f"{_coverage(s)}）"
+        )
+    unit = j.claim.sweep.unit
+    lines = [
+        f"{condition_value(p.at, unit)}：{fmt(p.metric.summary.median, p.metric.unit)} "
+        f"{POINT_MARKS[p.verdict]}"
+        for p in j.points
+    ]
+    weakest = min((p.metric for p in j.points), key=lambda m: m.summary.confidence)
+    lines.append(f"<small>{weakest.run_label} · 各点中最少：{_coverage(weakest.summary)}</small>")
+    return "<br>".join(lines)
+
+
+def claim_rows(judgements: list[tuple[Judgement, Result]], *, link_from: str | None = None) -> str:
     """Claim table; with link_from (the rendering page) each row links to the claim's page."""
-    head = "| 说法（引述） | 我们的实测 | 判定 | 判定规则 |"
-    sep = "|---|---|---|---|"
+    head = "| 说法（引述） | 我们的实测 | 判定 | 判定条件与边界 | 判定规则 |"
+    sep = "|---|---|---|---|---|"
     if link_from is not None:
         head, sep = head + " 所在页面 |", sep + "---|"
     rows = [head, sep]
-    for claim, result in claims:
-        metric = result.metric(claim.metric)
-        s = metric.summary
-        outcome = verdict(claim.rule, s)
-        rule = claim.rule.describe(lambda v, m=metric: fmt(v, m.unit))
-        measured = f"{fmt(s.median, metric.unit)}（{metric.run_label} · {metric.label}，n={s.n}）"
+    for j, result in judgements:
+        claim = j.claim
+        unit = j.points[0].metric.unit
+        rule = claim.rule.describe(lambda v, u=unit: fmt(v, u))
+        where = judged_under(claim)
+        region = holding_region(j)
+        if region:
+            where += f"<br>**{region}**"
+        badge = (
+            f'<span class="perflab-verdict perflab-{j.verdict}">{VERDICT_LABELS[j.verdict]}</span>'
+        )
         row = (
-            f"| {claim.quoted} | {measured} "
-            f'| <span class="perflab-verdict perflab-{outcome}">{VERDICT_LABELS[outcome]}</span> '
-            f"| {rule} |"
+            f"| {claim.quoted} | {_measured(j)} | {badge} "
+            f"| {where} | {rule}<br><small>理由：{claim.rule.why}</small> |"
         )
         if link_from is not None:
             row += f" [{result.title}]({page_href(claim.page, link_from)}) |"

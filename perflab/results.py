@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field
 
 from perflab.errors import PerflabError
@@ -28,14 +29,30 @@ def run_label(run: str) -> str:
 
 @dataclass
 class Metric:
+    """One measured quantity of one run.
+
+    `values` holds one value per process (an independent run), so `summary.n` counts processes.
+    A process that reports several samples of a metric (rounds inside one process are not
+    independent) contributes their median; the samples themselves are kept in `rounds`.
+    """
+
     key: str  # "<run>.<name>", e.g. "python.threads_s"
     run: str
     name: str
     label: str
     unit: str
     values: list[float]
+    # 每个进程报告的原始样本（一个进程一组）；values 是每组的中位数
+    rounds: list[list[float]] = field(default_factory=list)
     # 注册表里给这次运行起的显示名（不存进缓存：改名不必重测）
     display: str = ""
+
+    def add_process(self, samples: list[float]) -> None:
+        """Record what one process reported: its median becomes one independent value."""
+        if not samples:
+            raise PerflabError(f"metric {self.key}: a process reported no values")
+        self.rounds.append([float(v) for v in samples])
+        self.values.append(statistics.median(self.rounds[-1]))
 
     @property
     def summary(self) -> Summary:
@@ -53,11 +70,15 @@ class Metric:
             "label": self.label,
             "unit": self.unit,
             "values": self.values,
+            "rounds": self.rounds,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Metric:
-        return cls(**{k: data[k] for k in ("key", "run", "name", "label", "unit", "values")})
+        fields = ("key", "run", "name", "label", "unit", "values")
+        metric = cls(**{k: data[k] for k in fields})
+        metric.rounds = data.get("rounds") or [[v] for v in metric.values]
+        return metric
 
 
 @dataclass
@@ -81,6 +102,10 @@ class Result:
             raise PerflabError(
                 f"experiment {self.experiment} produced no metric {key!r} (it has: {known})"
             ) from None
+
+    def skipped(self, key: str) -> bool:
+        """Whether the metric key belongs to an optional run that was skipped (no interpreter)."""
+        return "skipped" in self.info.get(key.split(".", 1)[0], {})
 
     def to_dict(self) -> dict:
         return {

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from engine_fixtures import TmpBook
 
-from perflab import book
-from perflab.claims import DEPENDS, FAILS, HOLDS, Rule, verdict
+from perflab import book, claims, measure, render
+from perflab.claims import DEPENDS, FAILS, HOLDS, Claim, Rule, Sweep, verdict
 from perflab.errors import PerflabError
-from perflab.stats import Summary
+from perflab.results import Metric, Result
+from perflab.stats import Summary, summarize
 
 
 def s(median: float, low: float, high: float) -> Summary:
@@ -41,9 +44,10 @@ page = "t.md"
 claim = "说法"
 quoted = "约 1.0"
 source = "测试"
+condition = "测试条件"
 experiment = "{experiment}"
 metric = "{metric}"
-rule = {{ kind = "approx", value = 1.0, tolerance = 0.1 }}
+rule = {{ kind = "approx", value = 1.0, tolerance = 0.1, why = "测试用的宽度" }}
 """
 
 
@@ -82,6 +86,15 @@ def test_claim_renders_with_computed_verdict(tmp_book: TmpBook):
         ('[[claim]]\nid = "x"\n', "missing page"),
         (CLAIM.replace('kind = "approx"', 'kind = "roughly"'), "rule kind 'roughly'"),
         (CLAIM.replace("value = 1.0, tolerance = 0.1", "value = 1.0"), "needs tolerance"),
+        (CLAIM.replace(', why = "测试用的宽度"', ""), "needs why"),
+        (CLAIM.replace('metric = "{metric}"\n', ""), "exactly one of metric or sweep"),
+        (
+            CLAIM.replace(
+                'metric = "{metric}"',
+                'sweep = {{ condition = "c", at = [2, 1], metrics = ["a", "b"] }}',
+            ),
+            "increasing condition values",
+        ),
     ],
 )
 def test_malformed_claims_are_rejected(tmp_book: TmpBook, body: str, message: str):
@@ -90,3 +103,110 @@ def test_malformed_claims_are_rejected(tmp_book: TmpBook, body: str, message: st
     )
     with pytest.raises(PerflabError, match=message):
         book.start()
+
+
+# 扫描：说法没给的条件（消息速率、载荷、堆大小）扫一遍，判定看整条曲线
+
+
+def swept(rule: Rule, at: list[float], medians: list[float], spread: float = 0.02) -> tuple:
+    """A claim over a sweep and a result whose metric at each point has n=6 around a median."""
+    keys = [f"python.m{i}" for i in range(len(at))]
+    metrics = {
+        key: Metric(
+            key, "python", key, "m", "", [m * (1 + spread * d) for d in (-1, -0.5, 0, 0, 0.5, 1)]
+        )
+        for key, m in zip(keys, medians, strict=True)
+    }
+    claim = Claim(
+        id="t.sweep", page="t.md", claim="c", quoted="q", source="s", experiment="t.exp",
+        unit="", rule=rule, condition="c", sweep=Sweep("速率", "条/秒", tuple(at), tuple(keys)),
+    )  # fmt: skip
+    return claim, Result("t.exp", "t", "t.md", "full", metrics)
+
+
+def test_sweep_that_crosses_the_band_depends_with_interpolated_boundaries():
+    # 中位数 = 1000 × 速率，引文 800 ± 50%（400–1200）：速率约 0.4–1.2 之间成立
+    rule = Rule("approx", value=800, tolerance=0.5, why="w")
+    claim, result = swept(rule, [0.25, 0.5, 1, 2, 4], [250, 500, 1000, 2000, 4000])
+    j = claims.judge(claim, result)
+    assert j.verdict == DEPENDS
+    assert [p.verdict for p in j.points] == [FAILS, HOLDS, HOLDS, FAILS, FAILS]
+    assert [b.holds_above for b in j.boundaries] == [True, False]
+    assert [b.at for b in j.boundaries] == pytest.approx([0.4, 1.2])
+    assert "约在 0.4 – 1.2 条/秒 之间" in render.holding_region(j)
+
+
+def test_sweep_boundary_on_a_one_sided_rule():
+    # 中位数与堆大小成正比：0.03 s @ 32 MiB，「至少 0.1 s」从约 106.7 MiB 起成立
+    rule = Rule("at_least", value=0.1, why="w")
+    claim, result = swept(rule, [32, 128, 512], [0.03, 0.12, 0.48])
+    j = claims.judge(claim, result)
+    assert j.verdict == DEPENDS
+    assert len(j.boundaries) == 1 and j.boundaries[0].holds_above
+    assert j.boundaries[0].at == pytest.approx(32 * 0.1 / 0.03)
+    assert "速率 ≳ 110 条/秒" in render.holding_region(j)
+
+
+def test_sweep_that_stays_on_one_side_gives_a_firm_verdict():
+    rule = Rule("approx", value=800, tolerance=0.5, why="w")
+    claim, result = swept(rule, [1, 2, 4], [700, 800, 900])
+    assert claims.judge(claim, result).verdict == HOLDS
+    claim, result = swept(rule, [1, 2, 4], [2000, 4000, 8000])
+    j = claims.judge(claim, result)
+    assert j.verdict == FAILS and j.boundaries == []
+    assert "处处不成立" in render.holding_region(j)
+
+
+def test_a_jump_across_the_whole_band_gives_two_boundaries():
+    rule = Rule("approx", value=100, tolerance=0.1, why="w")
+    claim, result = swept(rule, [1, 2], [10, 1000])
+    j = claims.judge(claim, result)
+    assert j.verdict == FAILS  # 两个点都在范围外：判定不成立，但仍给出曲线穿过范围的位置
+    assert claims.boundaries(rule, [1, 2], [10, 1000], log=True)[0].at == pytest.approx(
+        2 ** (math.log10(9) / 2)
+    )
+
+
+def test_coverage_rule_fails_a_full_profile_verdict_on_three_runs():
+    rule = Rule("approx", value=800, tolerance=0.5, why="w")
+    claim, result = swept(rule, [1, 2], [800, 900])
+    result.metrics["python.m1"].values = [900.0, 901.0, 899.0]
+    j = claims.judge(claim, result)
+    with pytest.raises(
+        PerflabError, match=r"claim t\.sweep: .*python\.m1 with n=3 .*covers only 75%"
+    ):
+        claims.check_coverage(j, "full")
+    claims.check_coverage(j, "quick")  # quick 档只如实显示覆盖率，不拦
+
+
+def test_full_build_with_too_few_runs_names_the_claim(tmp_book: TmpBook, monkeypatch):
+    (tmp_book.root / "registry" / "claims.toml").write_text(
+        CLAIM.format(experiment="t.exp", metric="python.ratio")
+    )
+    monkeypatch.setenv("PERFLAB_PROFILE", "full")  # 夹具的 full 档只有 5 次重复：覆盖 94%
+    session = book.start()
+    with pytest.raises(PerflabError, match=r"claim t\.claim: .*n=5.*at least 6"):
+        session.measure_all(report=lambda _: None)
+
+
+def test_paired_ratio_interval_is_over_pairs_not_a_quotient_of_medians():
+    numerator, denominator = [1.0, 2.0, 9.0, 4.0, 5.0, 6.0], [1.0, 1.0, 9.0, 4.0, 5.0, 3.0]
+    pairs = measure.paired_ratios(numerator, denominator)
+    assert pairs == [1.0, 2.0, 1.0, 1.0, 1.0, 2.0]
+    s = summarize(pairs)
+    assert s.median == 1.0 and (s.low, s.high) == (1.0, 2.0)
+    with pytest.raises(ValueError, match="cannot pair"):
+        measure.paired_ratios([1.0, 2.0], [1.0])
+
+
+def test_declared_ratio_becomes_a_metric_paired_per_round(tmp_book: TmpBook):
+    registry_file = tmp_book.root / "registry" / "experiments.toml"
+    registry_file.write_text(
+        registry_file.read_text()
+        + '\n[[experiment.ratio]]\nkey = "python.t_vs_ratio"\nlabel = "比"\n'
+        'numerator = "python.t_s"\ndenominator = "python.ratio"\n'
+    )
+    result = book.start().result("t.exp")
+    metric = result.metric("python.t_vs_ratio")
+    assert metric.unit == "×" and metric.summary.n == 3
+    assert metric.values == pytest.approx([0.55 / 1.02] * 3)

@@ -51,7 +51,7 @@ def test_run_shows_progress_prints_the_page_table_and_writes_json(
     saved = json.loads((out / "t.exp.json").read_text(encoding="utf-8"))
     assert saved["experiment"] == "t.exp" and saved["profile"] == "quick"
     (t_s,) = [m for m in saved["metrics"] if m["key"] == "python.t_s"]
-    assert t_s["values"] == [0.5, 0.6] * 3
+    assert t_s["values"] == [0.55] * 3 and t_s["rounds"] == [[0.5, 0.6]] * 3
 
     again = perflab("run", "t.exp", "--out", str(out))
     assert again.returncode == 0 and "缓存有效，未重测" in again.stderr

@@ -18,11 +18,14 @@ def obtain(refresh: bool = False):
     return measure.obtain(exp, "quick", refresh=refresh)
 
 
-def test_measure_pools_samples_over_repeats_and_skips_warmup(tmp_book: TmpBook):
+def test_one_value_per_process_and_warmup_skipped(tmp_book: TmpBook):
     result = obtain()
-    # 1 次预热 + 3 次重复；每次输出两个样本，预热的不计
+    # 1 次预热 + 3 次重复；每个进程报两个样本：取其中位数作为一个独立值，预热的不计
     assert tmp_book.runs() == 4
-    assert result.metric("python.t_s").values == [0.5, 0.6] * 3
+    t_s = result.metric("python.t_s")
+    assert t_s.values == pytest.approx([0.55] * 3)
+    assert t_s.rounds == [[0.5, 0.6]] * 3
+    assert t_s.summary.n == 3
     assert result.metric("python.ratio").summary.n == 3
     assert result.environment["profile"] == "quick"
     assert not result.from_cache
