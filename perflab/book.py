@@ -11,7 +11,7 @@ import sys
 import time
 
 from perflab import claims as claims_mod
-from perflab import env, measure, registry, render
+from perflab import env, measure, registry, render, units
 from perflab.claims import Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.results import Result
@@ -156,6 +156,20 @@ def value(exp_id: str, key: str) -> str:
     return render.value(result(exp_id).metric(key))
 
 
+def _info(exp_id: str, run: str, field_name: str):
+    try:
+        return result(exp_id).info[run][field_name]
+    except KeyError:
+        raise PerflabError(
+            f"experiment {exp_id}: run {run!r} reported no info {field_name!r}"
+        ) from None
+
+
+def info(exp_id: str, run: str, field_name: str, unit: str = "") -> str:
+    """One figure an example reported in its info (not a repeated metric), formatted with unit."""
+    return units.fmt(float(_info(exp_id, run, field_name)), unit)
+
+
 def grid(exp_id: str, template: str, rows: dict[str, str], cols: dict[str, str]) -> str:
     """Medians of metrics as a matrix; see render.grid."""
     return render.grid(result(exp_id), template, rows, cols)
@@ -163,14 +177,7 @@ def grid(exp_id: str, template: str, rows: dict[str, str], cols: dict[str, str])
 
 def info_table(exp_id: str, run: str, field_name: str, columns: list[tuple[str, ...]]) -> str:
     """A list the example reported in its info (e.g. top allocation sites), as a table."""
-    r = result(exp_id)
-    try:
-        rows = r.info[run][field_name]
-    except KeyError:
-        raise PerflabError(
-            f"experiment {exp_id}: run {run!r} reported no info {field_name!r}"
-        ) from None
-    return render.records(rows, columns)
+    return render.records(_info(exp_id, run, field_name), columns)
 
 
 def charts(exp_id: str) -> str:

@@ -283,8 +283,8 @@ def environment_table(environment: dict) -> str:
 
 def experiments_table(experiments: list, from_page: str) -> str:
     rows = [
-        "| 实验 id | 页面 | 实现 | quick：进程数 × 参数 | full：进程数 × 参数 | 超时 |",
-        "|---|---|---|---|---|---|",
+        "| 实验 id | 页面 | 实现 | quick：进程数 × 参数 | full：进程数 × 参数 | 预热 | 超时 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for exp in experiments:
 
@@ -298,7 +298,7 @@ def experiments_table(experiments: list, from_page: str) -> str:
         rows.append(
             f"| `{exp.id}` | [{exp.title}]({page_href(exp.page, from_page)}) | {langs} "
             f"| {profile_cell('quick')} "
-            f"| {profile_cell('full')} | {exp.timeout_s:g} s |"
+            f"| {profile_cell('full')} | {exp.warmup_how or '—'} | {exp.timeout_s:g} s |"
         )
     return "\n".join(rows)
 

@@ -89,7 +89,7 @@ def test_search_index_is_segmented_chinese(built_site: Path):
 
 def test_results_are_exported_as_json_and_csv(built_site: Path):
     doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
-    assert doc["schema"] == "perflab-results" and doc["schema_version"] == 1
+    assert doc["schema"] == "perflab-results" and doc["schema_version"] == 2
     assert doc["profile"] == "quick"
     ids = {e["id"] for e in doc["experiments"]}
     assert "ch1.gil" in ids
@@ -97,8 +97,15 @@ def test_results_are_exported_as_json_and_csv(built_site: Path):
         assert exp["environment"]["cpu_model"] and exp["environment"]["git_commit"]
         for m in exp["metrics"]:
             assert m["ci_low"] <= m["median"] <= m["ci_high"]
-            assert m["n"] == len(m["values"]) > 0
+            assert m["n"] == len(m["values"]) == len(m["rounds"]) > 0
     assert {c["verdict"] for c in doc["claims"]} <= {"holds", "does-not-hold", "depends"}
+    for claim in doc["claims"]:
+        assert claim["condition"] and claim["rule"]["why"] and claim["points"]
+        # 扫描的说法：每个扫描点一个判定；视情况而定的扫描给出边界，且边界落在扫描范围内
+        if claim["sweep"]:
+            assert [p["at"] for p in claim["points"]] == claim["sweep"]["at"]
+            at = claim["sweep"]["at"]
+            assert all(at[0] <= b["at"] <= at[-1] for b in claim["boundaries"])
     csv_lines = (built_site / "data/results.csv").read_text(encoding="utf-8").splitlines()
     assert csv_lines[0].startswith("experiment,run,metric")
     assert len(csv_lines) - 1 == sum(len(e["metrics"]) for e in doc["experiments"])

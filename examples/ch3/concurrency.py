@@ -2,6 +2,7 @@
 
 每个 N 在一个新的子进程里测（本脚本以 --child 重新运行自己），基线不受上一个 N 的影响。
 内存取 /proc/self/status 的 VmRSS：全部单位都挂起时读一次，减去启动前的基线，再除以 N。
+同时读 VmSize（虚拟地址空间）：线程的栈是预留的虚拟内存，用多少才计入常驻内存。
 """
 
 from __future__ import annotations
@@ -11,26 +12,27 @@ import asyncio
 import gc
 import json
 import queue
+import resource
 import subprocess
 import sys
 import threading
 import time
 
 
-def vm_rss() -> int:
-    """当前进程的常驻内存（字节）。"""
+def vm_rss(field: str = "VmRSS") -> int:
+    """当前进程的常驻内存（字节）；field="VmSize" 给虚拟地址空间。"""
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 # --8<-- [start:threads]
 def park_threads(n: int) -> dict:
     """启动 n 个线程，每个都阻塞在同一个 Event 上；全部挂起后读内存，再放行并 join。"""
     gc.collect()
-    base = vm_rss()
+    base, base_vm = vm_rss(), vm_rss("VmSize")
     gate, arrived = threading.Event(), queue.SimpleQueue()
 
     def body() -> None:
@@ -45,11 +47,12 @@ def park_threads(n: int) -> dict:
         arrived.get()  # 等每个线程都走到 gate.wait() 之前
     elapsed = time.perf_counter() - t0
     time.sleep(0.005)
-    rss = vm_rss()
+    rss, vm = vm_rss(), vm_rss("VmSize")
     gate.set()
     for t in threads:
         t.join()
-    return {"start_s": elapsed, "rss_delta": rss - base, "leftover": threading.active_count() - 1}
+    left = threading.active_count() - 1
+    return {"start_s": elapsed, "rss_delta": rss - base, "vm_delta": vm - base_vm, "leftover": left}
 
 
 # --8<-- [end:threads]
@@ -179,6 +182,9 @@ def main() -> None:
             )
             add(f"start_{n}_s", f"启动 {n} {noun}", "s", r["start_s"])
             add(f"rss_per_unit_{n}_B", f"每个单位的 RSS 增量（N={n}）", "B", r["rss_delta"] / n)
+            if "vm_delta" in r:
+                label = f"每个线程的虚拟地址空间增量（N={n}）"
+                add(f"vm_per_unit_{n}_B", label, "B", r["vm_delta"] / n)
         if args.kind == "threads":
             switch = pingpong_threads(args.m)
         else:
@@ -190,6 +196,9 @@ def main() -> None:
         "leftover_units": max(c["leftover"] for c in children),
         "children": children,
         "python": sys.version.split()[0],
+        # 新线程的默认栈大小：threading.stack_size() 为 0 时由 glibc 取 ulimit -s 的软上限
+        "thread_stack_size_setting": threading.stack_size(),
+        "stack_rlimit_soft_B": resource.getrlimit(resource.RLIMIT_STACK)[0],
     }
     print(json.dumps({"metrics": metrics, "info": info}))
 
