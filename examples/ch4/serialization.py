@@ -1,27 +1,31 @@
 """第四章 · 序列化：json / ujson / orjson / msgspec 编解码同一份响应载荷，
-外加 pydantic 响应模型、Go 与 gzip。
+载荷大小从约 1 KB 扫到约 1 MB；外加 datetime 钩子的代价、pydantic 响应模型、Go 与 gzip。
 
 载荷由带种子的生成器确定地生成：订单列表，嵌套字典、中文字符串、浮点数、整数、布尔、None
-与带时区的 datetime，按目标大小（约 1 KB / 50 KB / 1 MB）各生成一份。
-计时用 timeit 的做法：先把每次取样的循环次数调到不少于 --min-time 秒，
-再做若干轮，每一轮里各个库轮流计时（交错），每轮得到一个“每次操作的秒数”。
-给了 --go-binary 时，把载荷写进临时目录，交给 Go 程序用 encoding/json 测同一份数据。
+与带时区的 datetime，每档大小各一份（小的一份是大的一份的前缀）。
+计时用 timeit 的做法：先把每次取样的循环次数调到不少于 --min-time 秒，再做 --rounds 轮；
+每一轮依次走过所有用例组，组内各用例轮流计时（交错，每轮换个起点）。
+比值（json ÷ 某库、Python ÷ Go）一律在同一轮里两次计时相除，不用两个中位数相除。
+给了 --go-binary 时，Go 程序用 encoding/json 测约 64 KB 那份字节，
+每轮紧跟在同一档的 Python 用例之后跑一次。
 
-单独运行：python examples/ch4/serialization.py --sizes small,medium,large --repeats 5
+单独运行：python examples/ch4/serialization.py --rounds 3
 标准输出只有一个 JSON 对象；日志写到标准错误。
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import json
+import math
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,9 +34,26 @@ import orjson
 import ujson
 from pydantic import BaseModel, ConfigDict
 
-SIZES = {"small": 1_000, "medium": 50_000, "large": 1_000_000}  # 目标大小（字节，orjson 输出）
-SIZE_LABELS = {"small": "约 1 KB", "medium": "约 50 KB", "large": "约 1 MB"}
+# 目标大小（字节，orjson 输出），每档是上一档的 4 倍
+SIZES = {
+    "1k": 1 << 10,
+    "4k": 1 << 12,
+    "16k": 1 << 14,
+    "64k": 1 << 16,
+    "256k": 1 << 18,
+    "1m": 1 << 20,
+}
+SIZE_LABELS = {
+    "1k": "约 1 KB",
+    "4k": "约 4 KB",
+    "16k": "约 16 KB",
+    "64k": "约 64 KB",
+    "256k": "约 256 KB",
+    "1m": "约 1 MB",
+}
+DETAIL = "64k"  # pydantic 与 Go 只测这一档
 LIBS = ("json", "ujson", "orjson", "msgspec")
+HOOKED = ("json", "ujson")  # 遇到 datetime 要调用 default= 钩子的库
 GZIP_LEVELS = (1, 6, 9)
 CST = timezone(timedelta(hours=8))  # 带时区的时间：各库输出同一种 ISO 8601 写法
 
@@ -132,6 +153,11 @@ DECODERS = {
     "orjson": orjson.loads,
     "msgspec": msgspec_decoder.decode,
 }
+# 对照：同一份载荷，datetime 事先已是 ISO 字符串，json / ujson 用不着钩子
+ENCODERS_NO_HOOK = {
+    "json": lambda obj: json.dumps(obj, ensure_ascii=False).encode(),
+    "ujson": lambda obj: ujson.dumps(obj, ensure_ascii=False).encode(),
+}
 # --8<-- [end:codecs]
 
 
@@ -190,167 +216,270 @@ def dict_response(payload: dict) -> bytes:
 # --8<-- [end:model]
 
 
-def calibrate(fn, min_time: float) -> int:
-    """像 timeit.autorange 那样把循环次数按 1、2、5、10… 放大，直到一次取样不少于 min_time 秒。"""
-    loops = 1
-    while True:
-        for factor in (1, 2, 5):
-            n = loops * factor
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            if time.perf_counter() - start >= min_time:
-                return n
-        loops *= 10
+Cases = dict[str, Callable[[], object]]
 
 
 def per_op(fn, loops: int) -> float:
-    start = time.perf_counter()
-    for _ in range(loops):
-        fn()
-    return (time.perf_counter() - start) / loops
+    """与 timeit 相同，取样期间关掉循环垃圾回收：它何时触发取决于整个进程的堆，与被测的库无关。"""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        return (time.perf_counter() - start) / loops
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-def bench_interleaved(
-    cases: dict[str, object], repeats: int, min_time: float
+def calibrate(fn, min_time: float) -> int:
+    """先预热一次，再按试测的耗时推算循环次数，使一次取样不少于 min_time 秒。"""
+    fn()
+    n = 1
+    while True:
+        elapsed = per_op(fn, n) * n
+        if elapsed >= min_time / 4:
+            return max(1, math.ceil(n * min_time / elapsed))
+        n = max(n * 2, math.ceil(n * min_time / 4 / max(elapsed, 1e-9)))
+
+
+def run_rounds(
+    groups: dict[str, Cases],
+    rounds: int,
+    min_time: float,
+    after: dict[str, Callable[[int], dict[str, float]]],
 ) -> dict[str, list[float]]:
-    """各用例先预热并校准循环次数，再每轮轮流各测一次（每轮换个起点），得到 repeats 个取样。"""
-    loops = {name: calibrate(fn, min_time) for name, fn in cases.items()}
-    names = list(cases)
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(repeats):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            samples[name].append(per_op(cases[name], loops[name]))
+    """每一轮依次走过所有组；组内各用例轮流测一次（每轮换个起点）。
+
+    after[组名] 在该组测完后调用一次，返回同一轮里别处（Go）量到的取样。
+    结果：用例名 → 每轮一个“每次操作的秒数”，第 i 个值都来自第 i 轮。
+    """
+    loops = {
+        name: calibrate(fn, min_time) for cases in groups.values() for name, fn in cases.items()
+    }
+    samples: dict[str, list[float]] = {name: [] for name in loops}
+    for r in range(rounds):
+        for group, cases in groups.items():
+            names = list(cases)
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                samples[name].append(per_op(cases[name], loops[name]))
+            if group in after:
+                for name, value in after[group](r).items():
+                    samples.setdefault(name, []).append(value)
     return samples
 
 
-def run_go(binary: str, files: dict[str, Path], repeats: int, min_time: float) -> dict:
-    cmd = [binary, "--count", str(repeats), "--benchtime", f"{max(min_time, 0.01):.3f}s"]
-    for name, path in files.items():
-        cmd += ["--file", f"{name}={path}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
-    return json.loads(out.stdout)
+def count_datetimes(obj) -> int:
+    """载荷里有多少个 datetime：json / ujson 每编码一次就调用这么多次钩子。"""
+    if isinstance(obj, dict):
+        return sum(count_datetimes(v) for v in obj.values())
+    if isinstance(obj, list):
+        return sum(count_datetimes(v) for v in obj)
+    return int(isinstance(obj, datetime))
+
+
+def go_round(binary: str, path: Path, size: str, min_time: float, r: int, info: dict) -> dict:
+    """Go 程序跑一轮（每项一次取样），返回 go_<项>_<档>_s → 秒。"""
+    cmd = [
+        binary,
+        "--count",
+        "1",
+        "--offset",
+        str(r),
+        "--benchtime",
+        f"{max(min_time, 0.005):.3f}s",
+        "--file",
+        f"{size}={path}",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    doc = json.loads(out.stdout)
+    info["go"] = doc.get("info", {})
+    info["go_labels"] = {f"go_{k}": m["label"] for k, m in doc["metrics"].items()}
+    return {f"go_{k}": m["values"][0] for k, m in doc["metrics"].items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--sizes", default="small,medium,large", help="逗号分隔：small、medium、large"
+        "--sizes", default=",".join(SIZES), help="逗号分隔，取自 " + "、".join(SIZES)
     )
     parser.add_argument("--scale", type=float, default=1.0, help="目标大小的缩放（测试用小载荷）")
-    parser.add_argument("--repeats", type=int, default=5, help="每个用例的取样轮数")
-    parser.add_argument("--min-time", type=float, default=0.05, help="每次取样至少持续的秒数")
-    parser.add_argument("--gzip-sizes", default="medium,large", help="做 gzip 对比的载荷")
+    parser.add_argument("--rounds", type=int, default=3, help="本进程内的取样轮数")
+    parser.add_argument("--min-time", type=float, default=0.01, help="每次取样至少持续的秒数")
+    parser.add_argument("--gzip-sizes", default="64k,1m", help="做 gzip 对比的载荷")
     parser.add_argument("--go-binary", help="go-examples/ch4/serialize 编译出的程序；不给则跳过 Go")
     args = parser.parse_args()
 
     sizes = [s for s in args.sizes.split(",") if s]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown or args.rounds < 1:
+        parser.error(f"未知的载荷档：{unknown}" if unknown else "--rounds 至少为 1")
     payloads = {s: make_payload(int(SIZES[s] * args.scale)) for s in sizes}
     canonical = {s: orjson.dumps(p) for s, p in payloads.items()}  # 解码各库都用同一份字节
+    # 同一份载荷，datetime 换成 orjson 写出的 ISO 字符串：正是解码 canonical 得到的对象
+    no_hook = {s: orjson.loads(raw) for s, raw in canonical.items()}
+    info: dict[str, object] = {
+        "sizes": {},
+        "min_time_s": args.min_time,
+        "rounds": args.rounds,
+        "detail_size": DETAIL,
+        "size_labels": {s: SIZE_LABELS[s] for s in sizes},  # 页面表头用
+    }
+
+    groups: dict[str, Cases] = {}
+    for s in sizes:
+        payload, raw, plain = payloads[s], canonical[s], no_hook[s]
+        cases: Cases = {}
+        for lib in LIBS:
+            cases[f"{lib}_encode_{s}_s"] = lambda e=ENCODERS[lib], p=payload: e(p)
+            cases[f"{lib}_decode_{s}_s"] = lambda d=DECODERS[lib], b=raw: d(b)
+        for lib in HOOKED:
+            cases[f"{lib}_encode_no_hook_{s}_s"] = lambda e=ENCODERS_NO_HOOK[lib], p=plain: e(p)
+        if s == DETAIL:
+            cases[f"pydantic_response_{s}_s"] = lambda p=payload: pydantic_response(p)
+            cases[f"dict_response_{s}_s"] = lambda p=payload: dict_response(p)
+        groups[s] = cases
+        info["sizes"][s] = {
+            "bytes": len(raw),
+            "orders": payload["count"],
+            "datetimes": count_datetimes(payload),
+        }
+        print(f"{s}: {len(raw)} B, {payload['count']} 条订单", file=sys.stderr)
+    gzip_sizes = [s for s in args.gzip_sizes.split(",") if s in payloads]
+    for s in gzip_sizes:
+        groups[f"gzip_{s}"] = {
+            f"gzip{lv}_{s}_s": (lambda lv=lv, b=canonical[s]: gzip.compress(b, compresslevel=lv))
+            for lv in GZIP_LEVELS
+        }
+
+    with tempfile.TemporaryDirectory(prefix="ch4-ser-") as tmp:
+        after = {}
+        if args.go_binary and DETAIL in payloads:
+            go_file = Path(tmp) / f"{DETAIL}.json"
+            go_file.write_bytes(canonical[DETAIL])
+            after[DETAIL] = lambda r: go_round(
+                args.go_binary, go_file, DETAIL, args.min_time, r, info
+            )
+        samples = run_rounds(groups, args.rounds, args.min_time, after)
+
     metrics: dict[str, dict] = {}
-    info: dict[str, object] = {"sizes": {}, "min_time_s": args.min_time, "repeats": args.repeats}
 
     def put(key: str, label: str, unit: str, values: list[float]) -> None:
         metrics[key] = {"label": label, "unit": unit, "values": values}
 
-    for s in sizes:
-        payload, raw = payloads[s], canonical[s]
-        info["sizes"][s] = {"bytes": len(raw), "orders": payload["count"]}
-        put(f"payload_{s}_B", f"载荷大小（{SIZE_LABELS[s]}，orjson 输出）", "B", [len(raw)])
-        cases = {}
-        for lib in LIBS:
-            cases[f"{lib}_encode"] = lambda e=ENCODERS[lib], p=payload: e(p)
-            cases[f"{lib}_decode"] = lambda d=DECODERS[lib], b=raw: d(b)
-        samples = bench_interleaved(cases, args.repeats, args.min_time)
-        for op, verb in (("encode", "编码"), ("decode", "解码")):
-            base = samples[f"json_{op}"]
-            for lib in LIBS:
-                vals = samples[f"{lib}_{op}"]
-                put(f"{lib}_{op}_{s}_s", f"{lib} {verb}（{SIZE_LABELS[s]}）", "s", vals)
-                if lib != "json":
-                    # 同一轮里的 json 与该库相比：json 耗时 ÷ 该库耗时，越大越快
-                    ratios = [b / v for b, v in zip(base, vals, strict=True)]
-                    put(
-                        f"{lib}_{op}_{s}_vs_json",
-                        f"{lib} {verb}比 json 快（{SIZE_LABELS[s]}）",
-                        "×",
-                        ratios,
-                    )
-        print(f"{s}: {len(raw)} B, {payload['count']} 条订单", file=sys.stderr)
+    def paired(a: str, b: str) -> list[float]:
+        """同一轮的两次计时相除：a 的耗时 ÷ b 的耗时。"""
+        return [x / y for x, y in zip(samples[a], samples[b], strict=True)]
 
-    if "medium" in payloads:
-        payload = payloads["medium"]
-        samples = bench_interleaved(
-            {
-                "pydantic": lambda: pydantic_response(payload),
-                "dict": lambda: dict_response(payload),
-            },
-            args.repeats,
-            args.min_time,
-        )
+    verbs = {"encode": "编码", "decode": "解码"}
+    for s in sizes:
+        lab = SIZE_LABELS[s]
+        put(f"payload_{s}_B", f"载荷大小（{lab}，orjson 输出）", "B", [len(canonical[s])])
+        for op, verb in verbs.items():
+            for lib in LIBS:
+                put(
+                    f"{lib}_{op}_{s}_s", f"{lib} {verb}（{lab}）", "s", samples[f"{lib}_{op}_{s}_s"]
+                )
+            for lib in LIBS[1:]:
+                put(
+                    f"json_vs_{lib}_{op}_{s}",
+                    f"json ÷ {lib}：{verb}耗时之比（{lab}）",
+                    "×",
+                    paired(f"json_{op}_{s}_s", f"{lib}_{op}_{s}_s"),
+                )
+        for lib in HOOKED:
+            put(
+                f"{lib}_encode_no_hook_{s}_s",
+                f"{lib} 编码，datetime 已是字符串、不调钩子（{lab}）",
+                "s",
+                samples[f"{lib}_encode_no_hook_{s}_s"],
+            )
+            put(
+                f"{lib}_hook_cost_{s}",
+                f"{lib}：带钩子 ÷ 不带钩子的编码耗时（{lab}）",
+                "×",
+                paired(f"{lib}_encode_{s}_s", f"{lib}_encode_no_hook_{s}_s"),
+            )
         put(
-            "pydantic_response_medium_s",
-            "pydantic：model_validate + model_dump_json",
+            f"json_vs_ujson_encode_no_hook_{s}",
+            f"json ÷ ujson：编码耗时之比，不调钩子（{lab}）",
+            "×",
+            paired(f"json_encode_no_hook_{s}_s", f"ujson_encode_no_hook_{s}_s"),
+        )
+
+    if DETAIL in payloads:
+        s, lab, payload = DETAIL, SIZE_LABELS[DETAIL], payloads[DETAIL]
+        put(
+            f"pydantic_response_{s}_s",
+            f"pydantic：model_validate + model_dump_json（{lab}）",
             "s",
-            samples["pydantic"],
+            samples[f"pydantic_response_{s}_s"],
         )
-        put("dict_response_medium_s", "普通 dict：orjson.dumps", "s", samples["dict"])
-        ratios = [p / d for p, d in zip(samples["pydantic"], samples["dict"], strict=True)]
-        put("pydantic_vs_dict_medium", "pydantic 响应模型比直接 orjson.dumps 慢", "×", ratios)
         put(
-            "pydantic_response_medium_B",
-            "pydantic 响应的字节数（丢掉内部字段）",
+            f"dict_response_{s}_s",
+            f"普通 dict：orjson.dumps（{lab}）",
+            "s",
+            samples[f"dict_response_{s}_s"],
+        )
+        put(
+            f"pydantic_vs_dict_{s}",
+            f"pydantic 响应模型 ÷ 直接 orjson.dumps 的耗时（{lab}）",
+            "×",
+            paired(f"pydantic_response_{s}_s", f"dict_response_{s}_s"),
+        )
+        put(
+            f"pydantic_response_{s}_B",
+            f"pydantic 响应的字节数（丢掉内部字段，{lab}）",
             "B",
             [len(pydantic_response(payload))],
         )
-        put("dict_response_medium_B", "普通 dict 响应的字节数", "B", [len(dict_response(payload))])
+        put(
+            f"dict_response_{s}_B",
+            f"普通 dict 响应的字节数（{lab}）",
+            "B",
+            [len(dict_response(payload))],
+        )
 
-    for s in [s for s in args.gzip_sizes.split(",") if s in payloads]:
-        raw = canonical[s]
-        cases = {
-            f"gzip{lv}": (lambda lv=lv, b=raw: gzip.compress(b, compresslevel=lv))
-            for lv in GZIP_LEVELS
-        }
-        samples = bench_interleaved(cases, args.repeats, args.min_time)
+    for s in gzip_sizes:
+        raw, lab = canonical[s], SIZE_LABELS[s]
         for lv in GZIP_LEVELS:
             out = len(gzip.compress(raw, compresslevel=lv))
             put(
                 f"gzip{lv}_{s}_s",
-                f"gzip 级别 {lv} 压缩耗时（{SIZE_LABELS[s]}）",
+                f"gzip 级别 {lv} 压缩耗时（{lab}）",
                 "s",
-                samples[f"gzip{lv}"],
+                samples[f"gzip{lv}_{s}_s"],
             )
-            put(f"gzip{lv}_{s}_B", f"gzip 级别 {lv} 压缩后字节数（{SIZE_LABELS[s]}）", "B", [out])
+            put(f"gzip{lv}_{s}_B", f"gzip 级别 {lv} 压缩后字节数（{lab}）", "B", [out])
             put(
                 f"gzip{lv}_{s}_saved_pct",
-                f"gzip 级别 {lv} 省下的字节（{SIZE_LABELS[s]}）",
+                f"gzip 级别 {lv} 省下的字节（{lab}）",
                 "%",
                 [100 * (1 - out / len(raw))],
             )
 
-    if args.go_binary:
-        with tempfile.TemporaryDirectory(prefix="ch4-ser-") as tmp:
-            files = {}
-            for s in [s for s in ("medium", "large") if s in payloads]:
-                files[s] = Path(tmp) / f"{s}.json"
-                files[s].write_bytes(canonical[s])
-            go = run_go(args.go_binary, files, args.repeats, args.min_time)
-        info["go"] = go.get("info", {})
-        for key, m in go["metrics"].items():
-            for s in files:  # Go 那边的标签用载荷名，换成页面上的说法
-                m["label"] = m["label"].replace(f"（{s}）", f"（{SIZE_LABELS[s]}）")
-            metrics[f"go_{key}"] = m
-        for s in files:
-            json_med = statistics.median(metrics[f"json_encode_{s}_s"]["values"])
-            for kind, word in (("map", "map[string]any"), ("struct", "结构体")):
-                go_med = statistics.median(metrics[f"go_marshal_{kind}_{s}_s"]["values"])
-                put(
-                    f"go_marshal_{kind}_{s}_vs_json",
-                    f"Go Marshal（{word}，{SIZE_LABELS[s]}）比 Python json 快",
-                    "×",
-                    [json_med / go_med],
-                )
+    if "go_labels" in info:
+        s, lab = DETAIL, SIZE_LABELS[DETAIL]
+        for key, label in info.pop("go_labels").items():
+            # Go 那边的标签用载荷名，换成页面上的说法
+            put(key, label.replace(f"（{s}）", f"（{lab}）"), "s", samples[key])
+        go_pairs = [
+            ("json_encode", "go_marshal_map", "json 编码 ÷ Go Marshal（map[string]any）"),
+            ("json_encode", "go_marshal_struct", "json 编码 ÷ Go Marshal（结构体）"),
+            ("orjson_encode", "go_marshal_struct", "orjson 编码 ÷ Go Marshal（结构体）"),
+            ("json_decode", "go_unmarshal_map", "json 解码 ÷ Go Unmarshal（map[string]any）"),
+            ("json_decode", "go_unmarshal_struct", "json 解码 ÷ Go Unmarshal（结构体）"),
+        ]
+        for py, go, label in go_pairs:
+            lib = py.split("_")[0]
+            put(
+                f"{lib}_vs_{go}_{s}",
+                f"{label}：耗时之比（{lab}）",
+                "×",
+                paired(f"{py}_{s}_s", f"{go}_{s}_s"),
+            )
 
     print(json.dumps({"metrics": metrics, "info": info}, ensure_ascii=False))
 

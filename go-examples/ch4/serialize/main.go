@@ -1,7 +1,8 @@
 // 第四章 · 序列化（Go）：encoding/json 编解码 Python 生成的同一份载荷，分别解到 map[string]any 与结构体。
 //
 // 用 testing.Benchmark 计时（与 go test -bench 相同的循环次数调整），每项重复 --count 次，
-// 每次得到一个“每次操作的秒数”。标准输出只有一个 JSON 对象。
+// 每次得到一个“每次操作的秒数”。Python 示例每轮调用一次（--count 1，--offset 为轮次），
+// 好让 Go 与 Python 的取样按轮配对。标准输出只有一个 JSON 对象。
 //
 // 单独运行：go run ./ch4/serialize（不给 --file 时用内置的一小段样例载荷）
 package main
@@ -136,6 +137,7 @@ func main() {
 	var files fileList
 	flag.Var(&files, "file", "name=path，可重复；不给则用内置样例")
 	count := flag.Int("count", 5, "每项重复次数")
+	offset := flag.Int("offset", 0, "第一轮从第几项开始（轮换起点）")
 	benchtime := flag.String("benchtime", "100ms", "每次取样的目标时长")
 	flag.Parse()
 	if err := flag.Set("test.benchtime", *benchtime); err != nil {
@@ -164,7 +166,7 @@ func main() {
 		for r := 0; r < *count; r++ {
 			// 每轮轮换起点，四项交错进行
 			for i := range order {
-				key := order[(i+r)%len(order)]
+				key := order[(i+r+*offset)%len(order)]
 				res := testing.Benchmark(bench[key])
 				m := metrics[key+"_"+name+"_s"]
 				m.Label = labels[key] + "（" + name + "）"
