@@ -60,7 +60,7 @@ class Book:
     def judge(self, claim: Claim) -> Judgement:
         """The verdict on one claim (a missing metric is a PerflabError naming it)."""
         result = self.result(claim.experiment)
-        missing = [key for key in claim.metrics if key not in result.metrics]
+        missing = [key for key in claim.reads if key not in result.metrics]
         if missing:
             raise PerflabError(
                 f"claim {claim.id}: experiment {claim.experiment} produced no metric "

@@ -81,10 +81,12 @@ class Sweep:
 
     condition: str  # 扫描的条件，如“每个连接每秒的消息数”
     unit: str  # 条件的单位（units.fmt 认识的 s / B，或任意文字如“条/秒”）
-    at: tuple[float, ...]
+    at: tuple[float, ...]  # 条件的取值；为空时由 at_metrics 实测得到
     metrics: tuple[str, ...]
     # 插值找边界时横轴取对数（翻倍式的扫描点）
     log: bool = True
+    # 条件本身由示例量出（如载荷的实际字节数）时，读这些指标的中位数作为取值
+    at_metrics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,13 @@ class Claim:
 
     @property
     def metrics(self) -> tuple[str, ...]:
+        """The metrics whose values are judged (one per sweep point)."""
         return self.sweep.metrics if self.sweep else (self.metric,)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every metric the verdict needs: the judged ones and any measured condition values."""
+        return self.metrics + (self.sweep.at_metrics if self.sweep else ())
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,11 @@ class Judgement:
     verdict: str
     points: list[Point]
     boundaries: list[Boundary] = field(default_factory=list)
+
+    @property
+    def at(self) -> list[float | None]:
+        """The condition's value at each point (measured or from the registry)."""
+        return [p.at for p in self.points]
 
 
 def _crossing(x0: float, y0: float, x1: float, y1: float, edge: float, log: bool) -> float:
@@ -170,7 +183,7 @@ def boundaries(rule: Rule, at: list[float], medians: list[float], log: bool) -> 
 def judge(claim: Claim, result: Result) -> Judgement:
     """The verdict on a claim from its experiment's result (every point of a sweep)."""
     low, high = claim.rule.band()
-    at = list(claim.sweep.at) if claim.sweep else [None]
+    at = sweep_positions(claim, result) if claim.sweep else [None]
     points = []
     for x, key in zip(at, claim.metrics, strict=True):
         metric = result.metric(key)
@@ -181,8 +194,22 @@ def judge(claim: Claim, result: Result) -> Judgement:
     found = []
     if claim.sweep and outcome == DEPENDS:
         medians = [p.metric.summary.median for p in points]
-        found = boundaries(claim.rule, list(claim.sweep.at), medians, claim.sweep.log)
+        found = boundaries(claim.rule, at, medians, claim.sweep.log)
     return Judgement(claim, outcome, points, found)
+
+
+def sweep_positions(claim: Claim, result: Result) -> list[float]:
+    """The condition's value at each sweep point: given in the registry, or measured."""
+    sweep = claim.sweep
+    if sweep.at:
+        return list(sweep.at)
+    at = [result.metric(key).summary.median for key in sweep.at_metrics]
+    if at != sorted(set(at)) or (sweep.log and at[0] <= 0):
+        raise PerflabError(
+            f"claim {claim.id}: the measured condition values {at} are not increasing"
+            + (" and positive" if sweep.log else "")
+        )
+    return at
 
 
 def check_coverage(judgement: Judgement, profile: str) -> None:
@@ -225,19 +252,22 @@ def _rule(raw: dict, claim_id: str) -> Rule:
 
 
 def _sweep(raw: dict, claim_id: str) -> Sweep:
-    missing = [k for k in ("condition", "at", "metrics") if k not in raw]
+    missing = [k for k in ("condition", "metrics") if k not in raw]
+    if ("at" in raw) == ("at_metrics" in raw):
+        missing.append("exactly one of at or at_metrics")
     if missing:
         raise PerflabError(f"claim {claim_id}: sweep needs {', '.join(missing)}")
-    at, metrics = tuple(float(v) for v in raw["at"]), tuple(raw["metrics"])
-    if len(at) < 2 or len(at) != len(metrics) or list(at) != sorted(set(at)):
+    at, metrics = tuple(float(v) for v in raw.get("at", ())), tuple(raw["metrics"])
+    at_metrics = tuple(raw.get("at_metrics", ()))
+    if len(metrics) < 2 or len(at or at_metrics) != len(metrics) or list(at) != sorted(set(at)):
         raise PerflabError(
             f"claim {claim_id}: a sweep needs two or more increasing condition values "
             "and one metric for each"
         )
     log = bool(raw.get("log", True))
-    if log and at[0] <= 0:
+    if log and at and at[0] <= 0:
         raise PerflabError(f"claim {claim_id}: a log sweep needs positive condition values")
-    return Sweep(raw["condition"], raw.get("unit", ""), at, metrics, log)
+    return Sweep(raw["condition"], raw.get("unit", ""), at, metrics, log, at_metrics)
 
 
 REQUIRED = ("id", "page", "claim", "quoted", "source", "experiment", "condition", "rule")

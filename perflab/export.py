@@ -60,7 +60,7 @@ def _claim(j: Judgement) -> dict:
         "condition": c.condition,
         "sweep": None
         if c.sweep is None
-        else {"condition": c.sweep.condition, "unit": c.sweep.unit, "at": list(c.sweep.at)},
+        else {"condition": c.sweep.condition, "unit": c.sweep.unit, "at": j.at},
         "rule": vars(c.rule),
         "unit": j.points[0].metric.unit,
         "verdict": j.verdict,

@@ -12,7 +12,7 @@ from perflab import charts
 from perflab.claims import DEPENDS, FAILS, HOLDS, VERDICT_LABELS, Claim, Judgement
 from perflab.registry import Chart
 from perflab.results import Metric, Result
-from perflab.units import fmt
+from perflab.units import fmt, scale_for
 
 
 def _interval(metric: Metric) -> str:
@@ -146,13 +146,14 @@ POINT_MARKS = {HOLDS: "✓", FAILS: "✗", DEPENDS: "？"}
 def condition_value(value: float, unit: str, *, rough: bool = False) -> str:
     """A sweep's condition value with its unit (s and B scaled like metrics).
 
-    rough=True rounds to two significant digits first: an interpolated boundary is no sharper.
+    rough=True keeps two significant digits: an interpolated boundary is no sharper.
     """
-    if rough and value:
-        value = round(value, 1 - math.floor(math.log10(abs(value))))
-    if unit in ("s", "B"):
-        return fmt(value, unit)
-    return f"{value:,g} {unit}".strip()
+    divisor, shown = scale_for(unit, value) if unit in ("s", "B") else (1.0, unit)
+    number = value / divisor
+    if rough and number:
+        number = round(number, 1 - math.floor(math.log10(abs(number))))
+        return f"{number:,g} {shown}".strip()
+    return fmt(value, unit) if unit in ("s", "B") else f"{number:,g} {unit}".strip()
 
 
 def _coverage(s) -> str:
@@ -164,7 +165,7 @@ def holding_region(j: Judgement) -> str:
     sweep = j.claim.sweep
     if sweep is None:
         return "实测区间跨过界线，这次测量判断不了" if j.verdict == DEPENDS else ""
-    first, last = sweep.at[0], sweep.at[-1]
+    first, last = j.at[0], j.at[-1]
     span = f"{condition_value(first, sweep.unit)} – {condition_value(last, sweep.unit)}"
     if j.verdict != DEPENDS:
         return f"在扫描范围 {span} 内处处{VERDICT_LABELS[j.verdict]}"
@@ -184,22 +185,21 @@ def holding_region(j: Judgement) -> str:
                     f"{sweep.condition} ≳ {condition_value(start, sweep.unit, rough=True)}"
                 )
             else:
-                low, high = (condition_value(v, "", rough=True) for v in (start, end))
-                pieces.append(f"{sweep.condition}约在 {low} – {high} {sweep.unit} 之间".strip())
+                low, high = (condition_value(v, sweep.unit, rough=True) for v in (start, end))
+                pieces.append(f"{sweep.condition}约在 {low} – {high}")
         if b is not None:
             holding, start = b.holds_above, b.at
     return "、".join(pieces) + " 时成立（边界由相邻两点插值）" if pieces else "扫描范围内无处成立"
 
 
-def judged_under(claim: Claim) -> str:
+def judged_under(j: Judgement) -> str:
     """The conditions a verdict was reached under: the fixed ones and the swept range."""
+    claim = j.claim
     if claim.sweep is None:
         return claim.condition
-    sweep = claim.sweep
-    span = (
-        f"{condition_value(sweep.at[0], sweep.unit)} – {condition_value(sweep.at[-1], sweep.unit)}"
-    )
-    return f"{claim.condition}；扫描{sweep.condition} {span}（{len(sweep.at)} 个点）"
+    unit = claim.sweep.unit
+    span = f"{condition_value(j.at[0], unit)} – {condition_value(j.at[-1], unit)}"
+    return f"{claim.condition}；扫描 {claim.sweep.condition}：{span}（{len(j.at)} 个点）"
 
 
 def _measured(j: Judgement) -> str:
@@ -232,7 +232,7 @@ def claim_rows(judgements: list[tuple[Judgement, Result]], *, link_from: str | N
         claim = j.claim
         unit = j.points[0].metric.unit
         rule = claim.rule.describe(lambda v, u=unit: fmt(v, u))
-        where = judged_under(claim)
+        where = judged_under(j)
         region = holding_region(j)
         if region:
             where += f"<br>**{region}**"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -133,7 +134,7 @@ def test_sweep_that_crosses_the_band_depends_with_interpolated_boundaries():
     assert [p.verdict for p in j.points] == [FAILS, HOLDS, HOLDS, FAILS, FAILS]
     assert [b.holds_above for b in j.boundaries] == [True, False]
     assert [b.at for b in j.boundaries] == pytest.approx([0.4, 1.2])
-    assert "约在 0.4 – 1.2 条/秒 之间" in render.holding_region(j)
+    assert "速率约在 0.4 条/秒 – 1.2 条/秒 时成立" in render.holding_region(j)
 
 
 def test_sweep_boundary_on_a_one_sided_rule():
@@ -210,3 +211,21 @@ def test_declared_ratio_becomes_a_metric_paired_per_round(tmp_book: TmpBook):
     metric = result.metric("python.t_vs_ratio")
     assert metric.unit == "×" and metric.summary.n == 3
     assert metric.values == pytest.approx([0.55 / 1.02] * 3)
+
+
+def test_sweep_positions_can_be_measured():
+    # 载荷的实际字节数由示例量出：边界按实测的位置插值
+    rule = Rule("approx", value=150e-6, tolerance=0.5, why="w")
+    claim, result = swept(rule, [1, 2, 3], [30e-6, 90e-6, 300e-6])
+    sizes = {"python.size0": 1249.0, "python.size1": 4819.0, "python.size2": 16784.0}
+    for key, size in sizes.items():
+        result.metrics[key] = Metric(key, "python", key, "字节", "B", [size] * 6)
+    measured = dataclasses.replace(
+        claim, sweep=dataclasses.replace(claim.sweep, at=(), at_metrics=tuple(sizes))
+    )
+    j = claims.judge(measured, result)
+    assert j.at == list(sizes.values())
+    assert j.verdict == DEPENDS and 1249 < j.boundaries[0].at < 4819 < j.boundaries[1].at < 16784
+    result.metrics["python.size2"].values = [100.0] * 6
+    with pytest.raises(PerflabError, match="not increasing"):
+        claims.judge(measured, result)
