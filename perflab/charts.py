@@ -6,7 +6,7 @@ import math
 from html import escape
 
 from perflab.results import Metric
-from perflab.units import fmt, scale_for
+from perflab.units import fmt, fmt_tick, scale_for
 
 WIDTH = 680
 MIN_LABEL_WIDTH = 120
@@ -149,18 +149,27 @@ def line_chart(
     if y_log:
         ticks = [10**e for e in range(round(math.log10(bottom)), round(math.log10(top)) + 1)]
     for tick in ticks:
-        text = "0" if tick == 0 else fmt(tick, unit, like=divisor)
+        text = (
+            "0" if tick == 0 else fmt_tick(tick, unit) if y_log else fmt(tick, unit, like=divisor)
+        )
         parts.append(
             f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT + plot_w}" y1="{y(tick):.1f}" '
             f'y2="{y(tick):.1f}" class="perflab-grid"/>'
             f'<text x="{LINE_LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
             f"{escape(text)}</text>"
         )
+    placed: list[tuple[float, float, float]] = []  # 已放下的参考线标签：(y, 左端, 右端)
     for value, label in references:
+        # 几条参考线挨得近时（对数轴上很常见），标签依次向左错开，不互相压住
+        right, width = LINE_LEFT + plot_w - 4, text_width(label, 12)
+        for py, left, end in sorted(placed, key=lambda p: -p[2]):
+            if abs(py - y(value)) < 14 and right - width < end and right > left:
+                right = left - 12
+        placed.append((y(value), right - width, right))
         parts.append(
             f'<line x1="{LINE_LEFT}" x2="{LINE_LEFT + plot_w}" y1="{y(value):.1f}" '
             f'y2="{y(value):.1f}" class="perflab-reference"/>'
-            f'<text x="{LINE_LEFT + plot_w - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
+            f'<text x="{right:.1f}" y="{y(value) - 4:.1f}" text-anchor="end" '
             f'class="perflab-reference-label">{escape(label)}</text>'
         )
     for i, label in enumerate(x_labels):

@@ -35,3 +35,10 @@ def fmt(value: float, unit: str, *, like: float | None = None) -> str:
     if shown in ("", "×", "%"):
         return f"{number}{shown}"
     return f"{number} {shown}"
+
+
+def fmt_tick(value: float, unit: str) -> str:
+    """An axis tick: its own scale and no padding zeros ("1 µs", "10 µs", "100 µs", "1 ms")."""
+    divisor, shown = scale_for(unit, value)
+    number = f"{value / divisor:,.3g}"
+    return f"{number}{shown}" if shown in ("", "×", "%") else f"{number} {shown}"

@@ -63,3 +63,27 @@ def test_line_chart_draws_one_line_per_series_with_whiskers():
 def test_line_chart_needs_one_metric_per_x_value():
     with pytest.raises(ValueError, match="one metric per x value"):
         line_chart("缺点", ["1", "2"], [("线程", [metric("python.a", "s", [1.0])])])
+
+
+def test_boundary_map_draws_the_quoted_figure_on_a_log_axis():
+    # 实测曲线从 30 µs 到 3 ms，引文 150 µs：参考线画在两点之间，刻度是 10 的整数次幂
+    points = [metric(f"python.e{i}", "s", [v, v]) for i, v in enumerate((30e-6, 300e-6, 3e-3))]
+    svg = line_chart(
+        "编码耗时", ["1 KB", "10 KB", "100 KB"], [("json", points)], "载荷",
+        references=[(150e-6, "引文：json 150 µs")], y_log=True,
+    )  # fmt: skip
+    assert svg.count('class="perflab-reference"') == 1 and "引文：json 150 µs" in svg
+    assert "参考线 引文：json 150 µs：150 µs" in svg  # 替代文字里也有参考线
+    for tick in ("10 µs", "100 µs", "1 ms", "10 ms"):
+        assert f">{tick}</text>" in svg
+    assert "纵轴为对数刻度" in svg
+
+
+def test_log_axis_refuses_non_positive_values():
+    with pytest.raises(ValueError, match="positive"):
+        line_chart(
+            "零",
+            ["a", "b"],
+            [("x", [metric("python.a", "", [0.0]), metric("python.b", "", [1.0])])],
+            y_log=True,
+        )
