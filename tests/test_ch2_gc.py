@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from book_helpers import measured, run_example_process
 from conftest import ROOT
 
-from perflab import cache, registry, toolchain
+from perflab import cache, measure, registry, toolchain
 from perflab.runner import parse_output
 
 GC_JVM = ROOT / "examples/ch2/gc_jvm.py"
@@ -120,6 +121,33 @@ def test_percentile_is_nearest_rank():
     assert gc_jvm.percentile([7.0], 0.99) == 7.0
 
 
+FLAGS_FINAL = """\
+[Global flags]
+    uintx GCPauseIntervalMillis               = 201          {product} {default}
+    uintx MaxGCPauseMillis               = 50          {product} {command line}
+     bool UseG1GC               = true          {product} {command line}
+   size_t G1HeapRegionSize               = 4194304          {product} {ergonomic}
+"""
+
+
+def test_flag_line_parser_reads_value_and_origin():
+    found = {
+        m["name"]: (m["value"], m["origin"])
+        for line in FLAGS_FINAL.splitlines()
+        if (m := gc_jvm.FLAG_LINE.match(line))
+    }
+    assert found["MaxGCPauseMillis"] == ("50", "command line")
+    assert found["G1HeapRegionSize"] == ("4194304", "ergonomic")
+    assert "Global" not in "".join(found)
+
+
+def test_heap_is_the_same_multiple_of_the_live_data_at_every_point():
+    heaps = {live: gc_jvm.heap_mib_for(live, 2.0, 16) for live in (32, 128, 512)}
+    assert heaps == {32: 80, 128: 272, 512: 1040}
+    # 余量（堆减常驻）随常驻数据同比例增长
+    assert [h - live for live, h in heaps.items()] == [48, 144, 528]
+
+
 # ---------------------------------------------------------------- 示例的输出形状（小尺寸）
 
 
@@ -201,25 +229,75 @@ def test_go_example_shape(go_gc_binary: Path):
     assert 0 < modes["default"]["pause_bucket_width_ratio"] <= 1
 
 
+TINY_JVM = (
+    *("--live-mib", "8,16", "--detail-live", "8", "--collectors", "serial,zgc"),
+    *("--turnover", "0.1", "--warmup", "0.05", "--min-seconds", "0.05"),
+)
+
+
 def test_jvm_example_shape():
-    proc = run_example_process(
-        GC_JVM,
-        *("--seconds", "0.4", "--warmup", "0.1", "--heap-mib", "64", "--live-mib", "16"),
-        *("--collectors", "serial,zgc"),
-    )
+    proc = run_example_process(GC_JVM, *TINY_JVM)
     assert proc.returncode == 0, proc.stderr
     out = parse_output(proc.stdout, "gc_jvm")
     metrics = out["metrics"]
+    # 每个常驻数据量上都有停顿最大值与最长请求；其余指标只在 --detail-live 那个点上
     for c in ("serial", "zgc"):
-        assert metrics[f"{c}_pause_count"]["unit"] == ""
-        assert metrics[f"{c}_throughput"]["values"][0] > 0
-        assert metrics[f"{c}_req_max_s"]["unit"] == "s"
-    assert {"zgc_stall_count", "zgc_stall_total_s", "zgc_stall_max_s"} <= set(metrics)
-    assert not any(k.startswith("serial_stall") for k in metrics)
-    assert metrics["heap_B"]["values"] == [64 * 2**20] * 2
+        for live in (8, 16):
+            assert metrics[f"{c}_live{live}_pause_max_s"]["unit"] == "s"
+            assert metrics[f"{c}_live{live}_req_max_s"]["unit"] == "s"
+        assert metrics[f"{c}_live8_throughput"]["values"][0] > 0
+        assert metrics[f"{c}_live8_pause_count"]["unit"] == ""
+        assert f"{c}_live16_throughput" not in metrics
+    assert {"zgc_live8_stall_count", "zgc_live8_stall_total_s", "zgc_live8_stall_max_s"} <= set(
+        metrics
+    )
+    assert not any("stall" in k for k in metrics if k.startswith("serial"))
+    # 一个进程一个值：引擎按进程取中位数，n 就是进程数
+    assert all(len(m["values"]) == 1 for m in metrics.values())
     info = out["info"]
-    assert set(info["collectors"]) == {"serial", "zgc"}
+    assert info["heap_mib"] == {"8": 32, "16": 48}
+    assert set(info["points"]) == {"serial", "zgc"}
+    for c, points in info["points"].items():
+        for live, point in points.items():
+            assert point["heap_max_B"] == info["heap_mib"][live] * 2**20, (c, live)
+            # 计时段结束前至少完成过一次回收，且换血量够了
+            assert point["window_gc_bean_counts"] >= 1, (c, live)
+            assert point["turnover_reached"], (c, live)
     assert info["java"]
+
+
+def java_reported_max_gc_pause_millis() -> int:
+    """What the JVM itself says, read here independently of the example's parser."""
+    proc = subprocess.run(
+        ["java", "-XX:+UseG1GC", "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [ln for ln in proc.stdout.splitlines() if re.search(r"\bMaxGCPauseMillis\b", ln)]
+    return int(line.split("=")[1].split()[0])
+
+
+def test_g1_pause_target_metric_is_what_the_jvm_reports():
+    proc = run_example_process(
+        GC_JVM,
+        *("--live-mib", "8", "--detail-live", "8", "--collectors", "g1"),
+        *("--turnover", "0.05", "--warmup", "0", "--min-seconds", "0"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    target = out["metrics"]["g1_max_pause_target_s"]
+    assert target["unit"] == "s"
+    assert target["values"] == [java_reported_max_gc_pause_millis() / 1e3]
+    assert out["info"]["g1_max_gc_pause_millis"]["value"] == str(
+        java_reported_max_gc_pause_millis()
+    )
+
+
+def test_jvm_example_rejects_a_detail_point_outside_the_sweep():
+    proc = run_example_process(GC_JVM, "--live-mib", "8,16", "--detail-live", "32")
+    assert proc.returncode != 0 and proc.stdout == ""
 
 
 def test_jvm_source_and_java_version_are_in_the_cache_key():
@@ -234,7 +312,7 @@ def test_jvm_example_without_java_fails_with_a_clear_message(tmp_path: Path):
     # PATH 只指向一个空目录：找不到 java（解释器用绝对路径启动，不受影响）
     assert shutil.which("java", path=str(tmp_path)) is None
     env = {**os.environ, "PATH": str(tmp_path)}
-    proc = run_example_process(GC_JVM, "--seconds", "0.1", env=env)
+    proc = run_example_process(GC_JVM, "--live-mib", "8", "--detail-live", "8", env=env)
     assert proc.returncode != 0
     assert proc.stdout == ""
     assert "missing tool: java" in proc.stderr
@@ -243,9 +321,35 @@ def test_jvm_example_without_java_fails_with_a_clear_message(tmp_path: Path):
 # ---------------------------------------------------------------- quick 构建结果里的关系
 
 
-def test_zgc_pauses_are_shorter_than_serial_pauses(built_site: Path):
-    m = measured(built_site, "ch2.gc.jvm")
-    assert m["JVM.zgc_pause_max_s"] < m["JVM.serial_pause_max_s"]
+@pytest.fixture(scope="module")
+def jvm_quick():
+    """ch2.gc.jvm 的 quick 档结果（与 quick 构建共用缓存；没有就现测，约半分钟）。"""
+    exp = registry.get(registry.load(), "ch2.gc.jvm")
+    result = measure.obtain(exp, "quick")
+    return {key: m.summary.median for key, m in result.metrics.items()}
+
+
+def test_jvm_quick_result_reports_the_default_pause_target(jvm_quick):
+    assert jvm_quick["JVM.g1_max_pause_target_s"] == java_reported_max_gc_pause_millis() / 1e3
+
+
+def test_serial_max_pause_grows_with_the_live_heap(jvm_quick):
+    # 最小与最大的常驻数据量相差 16 倍：整堆回收要处理的存活对象多 16 倍
+    sizes = sorted(
+        int(m["live"])
+        for k in jvm_quick
+        if (m := re.fullmatch(r"JVM\.serial_live(?P<live>\d+)_pause_max_s", k))
+    )
+    assert len(sizes) >= 3
+    smallest = jvm_quick[f"JVM.serial_live{sizes[0]}_pause_max_s"]
+    largest = jvm_quick[f"JVM.serial_live{sizes[-1]}_pause_max_s"]
+    assert largest > smallest > 0
+
+
+def test_zgc_pauses_stay_below_serial_at_the_largest_live_heap(jvm_quick):
+    assert (
+        0 < jvm_quick["JVM.zgc_live512_pause_max_s"] < jvm_quick["JVM.serial_live512_pause_max_s"]
+    )
 
 
 def test_go_reports_gc_pauses(built_site: Path):

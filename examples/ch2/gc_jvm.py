@@ -1,12 +1,16 @@
-"""第二章 · 垃圾回收与延迟（JVM）：同一个小堆、同一份分配密集负载，换四种收集器，读 GC 日志。
+"""第二章 · 垃圾回收与延迟（JVM）：四种收集器，在一组常驻数据量上各跑一次，读 GC 日志。
 
-驱动 examples/ch2/jvm/GcLoad.java：用 -XX:+UseSerialGC / UseParallelGC / UseG1GC / UseZGC
-各跑一次（每轮轮换顺序），堆固定（-Xms = -Xmx），用 -Xlog:gc*:file=… 写 GC 日志，
+驱动 examples/ch2/jvm/GcLoad.java：对每个常驻数据量（默认 32、128、512 MiB），
+用 -XX:+UseSerialGC / UseParallelGC / UseG1GC / UseZGC 各启动一次 JVM，
+堆固定为常驻数据的固定倍数（-Xms = -Xmx = 2 × 常驻 + 16 MiB），用 -Xlog:gc*:file=… 写 GC 日志，
 再从日志里读出计时段内每次停顿（Pause …）与 ZGC 的分配停顿（Allocation Stall）。
+计时段按“换血量”结束：缓存里被替换的条目达到常驻条目的 --turnover 倍，不短于 --min-seconds，
+且段内至少完成过一次回收；常驻数据越多，计时段越长。
 吞吐与请求耗时由 Java 程序自己统计。
+另外读一次 G1 的 MaxGCPauseMillis 实际生效值（-XX:+PrintFlagsFinal）。
 
 需要 JDK（java；有 javac 时先编译一次并缓存，否则用 java 的单文件源码启动）。
-单独运行：python examples/ch2/gc_jvm.py --seconds 1.5 --live-mib 120
+单独运行：python examples/ch2/gc_jvm.py --live-mib 32,128 --collectors serial,zgc
 标准输出只有一个 JSON 对象；日志写到标准错误。
 """
 
@@ -16,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -124,11 +129,16 @@ def launch_command(java: str) -> list[str]:
 
 
 # --8<-- [start:flags]
+def heap_mib_for(live_mib: int, factor: float, margin_mib: int) -> int:
+    """堆随常驻数据按同一比例放大：每个点上，收集器手里的余量占比相同。"""
+    return round(factor * live_mib) + margin_mib
+
+
 def jvm_flags(collector: str, heap_mib: int, log_file: Path) -> list[str]:
     flag, _ = COLLECTORS[collector]
     return [
         flag,
-        f"-Xms{heap_mib}m",  # 堆固定大小：四种收集器面对同一个小堆
+        f"-Xms{heap_mib}m",  # 堆固定大小，不随负载伸缩
         f"-Xmx{heap_mib}m",
         f"-Xlog:gc*:file={log_file}",  # 统一日志：停顿、阶段、分配停顿都在里面
         "-XX:-UsePerfData",  # 不在 /tmp 留 hsperfdata 文件
@@ -137,26 +147,57 @@ def jvm_flags(collector: str, heap_mib: int, log_file: Path) -> list[str]:
 
 # --8<-- [end:flags]
 
+# --8<-- [start:default]
+# 默认值问 JVM 本身：-XX:+PrintFlagsFinal 列出每个参数最终生效的值和来历，例如
+#     uintx MaxGCPauseMillis                         = 200       {product} {default}
+FLAG_LINE = re.compile(
+    r"^\s*\S+\s+(?P<name>\w+)\s+:?=\s+(?P<value>\S+)\s+\{[^}]*\}\s*(?:\{(?P<origin>[^}]*)\})?"
+)
 
-def run_collector(
-    launch: list[str], collector: str, args: argparse.Namespace, workdir: Path
-) -> dict:
-    log_file = workdir / f"{collector}.log"
-    cmd = [
-        launch[0],
-        *jvm_flags(collector, args.heap_mib, log_file),
-        *launch[1:],
-        f"{args.seconds}",
-        f"{args.warmup}",
-        str(args.live_mib),
-        str(args.threads),
-    ]
+
+def final_flags(java: str, *flags: str) -> dict[str, tuple[str, str]]:
+    """参数名 → (生效值, 来历)；来历如 default、command line、ergonomic。"""
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=args.seconds + args.warmup + 120
+        [java, *flags, "-XX:+PrintFlagsFinal", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-2000:])
-        sys.exit(f"gc_jvm: java with {collector} exited with status {proc.returncode}")
+        sys.exit("gc_jvm: java -XX:+PrintFlagsFinal -version failed")
+    found = {}
+    for line in proc.stdout.splitlines():
+        if m := FLAG_LINE.match(line):
+            found[m["name"]] = (m["value"], m["origin"] or "")
+    return found
+
+
+# --8<-- [end:default]
+
+
+def run_collector(
+    launch: list[str], collector: str, live_mib: int, args: argparse.Namespace, workdir: Path
+) -> dict:
+    heap_mib = heap_mib_for(live_mib, args.heap_factor, args.heap_margin_mib)
+    log_file = workdir / f"{collector}-{live_mib}.log"
+    cmd = [
+        launch[0],
+        *jvm_flags(collector, heap_mib, log_file),
+        *launch[1:],
+        f"{args.warmup}",
+        f"{args.turnover}",
+        f"{args.min_seconds}",
+        str(live_mib),
+        str(args.threads),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-2000:])
+        sys.exit(
+            f"gc_jvm: java with {collector} at {live_mib} MiB live "
+            f"exited with status {proc.returncode}"
+        )
     out = json.loads(proc.stdout)
     log = parse_gc_log(
         log_file.read_text(encoding="utf-8", errors="replace"),
@@ -164,36 +205,39 @@ def run_collector(
         out["window_end_s"],
     )
     log_file.unlink()
-    return {"java": out, "log": log}
+    return {"java": out, "log": log, "heap_mib": heap_mib}
 
 
-METRIC_LABELS = {
-    "pause_p50_s": ("停顿 p50", "s"),
-    "pause_p99_s": ("停顿 p99", "s"),
+# 每个常驻数据量上都报：停顿最大值、应用线程看到的最长请求；
+# 其余指标只在一个点（--detail-live）上报，免得表格爆炸
+SWEPT = {
     "pause_max_s": ("停顿最大值", "s"),
+    "req_max_s": ("最长请求耗时", "s"),
+}
+DETAIL = {
+    "pause_p50_s": ("停顿 p50", "s"),
     "pause_count": ("停顿次数", ""),
     "req_p99_s": ("请求耗时 p99", "s"),
-    "req_max_s": ("请求耗时最大值", "s"),
     "throughput": ("吞吐（请求/秒）", ""),
     "stall_count": ("分配停顿次数", ""),
     "stall_total_s": ("分配停顿累计（各线程之和）", "s"),
     "stall_max_s": ("分配停顿最大值", "s"),
 }
+METRIC_LABELS = {**SWEPT, **DETAIL}
 
 
 def summarize(collector: str, raw: dict) -> dict[str, float]:
     out = raw["java"]
     pauses = sorted(seconds for _, seconds in raw["log"]["pauses"])
     values = {
+        # 计时段里一次停顿也没有时记 0（停顿次数与 info 里的 window_pauses 会如实显示 0）
+        "pause_max_s": pauses[-1] if pauses else 0.0,
+        "pause_p50_s": percentile(pauses, 0.50) if pauses else 0.0,
         "pause_count": float(len(pauses)),
         "req_p99_s": out["req_p99_s"],
         "req_max_s": out["req_max_s"],
         "throughput": out["ops"] / out["seconds"],
     }
-    if pauses:
-        values["pause_p50_s"] = percentile(pauses, 0.50)
-        values["pause_p99_s"] = percentile(pauses, 0.99)
-        values["pause_max_s"] = pauses[-1]
     if collector == "zgc":
         # 只有 ZGC 把“线程等内存”单独记成 Allocation Stall；其余收集器的等待就是停顿本身
         stalls = [seconds for _, seconds in raw["log"]["stalls"]]
@@ -203,70 +247,134 @@ def summarize(collector: str, raw: dict) -> dict[str, float]:
     return values
 
 
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1 or len(set(sizes)) != len(sizes):
+        raise argparse.ArgumentTypeError("need distinct positive sizes in MiB, e.g. 32,128,512")
+    return sorted(sizes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.5, help="每种收集器的计时秒数")
-    parser.add_argument("--warmup", type=float, default=0.5, help="计时前的预热秒数（JIT）")
-    parser.add_argument("--heap-mib", type=int, default=256, help="堆大小（-Xms = -Xmx），MiB")
-    parser.add_argument("--live-mib", type=int, default=120, help="常驻数据约多少 MiB")
+    parser.add_argument(
+        "--live-mib", type=parse_sizes, default=[32, 128, 512], help="常驻数据量（MiB），逗号分隔"
+    )
+    parser.add_argument("--heap-factor", type=float, default=2.0, help="堆 = 倍数 × 常驻 + 余量")
+    parser.add_argument("--heap-margin-mib", type=int, default=16, help="堆的固定余量（MiB）")
+    parser.add_argument(
+        "--detail-live", type=int, default=128, help="在哪个常驻数据量上报全部指标（MiB）"
+    )
+    parser.add_argument("--warmup", type=float, default=0.2, help="计时前的预热秒数（JIT）")
+    parser.add_argument(
+        "--turnover", type=float, default=0.25, help="计时段内替换的条目占常驻条目的倍数"
+    )
+    parser.add_argument("--min-seconds", type=float, default=0.2, help="计时段至少多少秒")
     parser.add_argument("--threads", type=int, default=2, help="分配线程数")
-    parser.add_argument("--rounds", type=int, default=1, help="每种收集器跑几次")
     parser.add_argument(
         "--collectors", default=",".join(COLLECTORS), help="逗号分隔：" + ",".join(COLLECTORS)
     )
     args = parser.parse_args()
     collectors = [c for c in args.collectors.split(",") if c]
-    if not collectors or set(collectors) - set(COLLECTORS):
+    if (
+        not collectors
+        or set(collectors) - set(COLLECTORS)
+        or len(set(collectors)) != len(collectors)
+    ):
         parser.error(f"--collectors must be a subset of {','.join(COLLECTORS)}")
-    if args.seconds <= 0 or args.warmup < 0 or args.rounds < 1 or args.threads < 1:
-        parser.error("need --seconds > 0, --warmup >= 0, --rounds >= 1, --threads >= 1")
-    if not 0 < args.live_mib < args.heap_mib:
-        parser.error("--live-mib must be positive and smaller than --heap-mib")
+    if args.turnover <= 0 or args.warmup < 0 or args.min_seconds < 0 or args.threads < 1:
+        parser.error("need --turnover > 0, --warmup >= 0, --min-seconds >= 0, --threads >= 1")
+    if args.heap_factor <= 1 or args.heap_margin_mib < 0:
+        parser.error("need --heap-factor > 1 (the heap must hold the live data) and a margin >= 0")
+    if args.detail_live not in args.live_mib:
+        parser.error("--detail-live must be one of --live-mib")
 
-    launch = launch_command(require_java())
+    java = require_java()
+    launch = launch_command(java)
     metrics: dict[str, dict] = {}
+
+    def add(key: str, label: str, unit: str, value: float) -> None:
+        metrics.setdefault(key, {"label": label, "unit": unit, "values": []})["values"].append(
+            value
+        )
+
+    # G1 的停顿目标：不带任何调优参数时 JVM 报告的生效值（毫秒 → 秒）
+    g1_value, g1_origin = final_flags(java, "-XX:+UseG1GC")["MaxGCPauseMillis"]
+    add("g1_max_pause_target_s", "G1 · MaxGCPauseMillis 生效值", "s", int(g1_value) / 1e3)
+
     info: dict[str, object] = {
-        "heap_mib": args.heap_mib,
         "live_mib": args.live_mib,
+        "heap_factor": args.heap_factor,
+        "heap_margin_mib": args.heap_margin_mib,
+        "heap_mib": {
+            str(live): heap_mib_for(live, args.heap_factor, args.heap_margin_mib)
+            for live in args.live_mib
+        },
+        "detail_live_mib": args.detail_live,
+        "turnover": args.turnover,
+        "warmup_s": args.warmup,
+        "min_seconds": args.min_seconds,
         "threads": args.threads,
-        "seconds": args.seconds,
         "cpus": len(os.sched_getaffinity(0)),
-        "collectors": {},
+        "g1_max_gc_pause_millis": {"value": g1_value, "origin": g1_origin},
+        "names": {c: COLLECTORS[c][1] for c in collectors},
+        # 按收集器、再按常驻数据量排好（运行顺序是随机的）
+        "points": {c: {} for c in collectors},
     }
-    heap_values: list[float] = []
     with tempfile.TemporaryDirectory(prefix="gc_jvm-") as tmp:
-        for r in range(args.rounds):
-            order = collectors[r % len(collectors) :] + collectors[: r % len(collectors)]
-            for collector in order:
-                raw = run_collector(launch, collector, args, Path(tmp))
+        for live in args.live_mib:
+            # 同一个点上收集器的先后随机：谁也不总是赶上机器最忙或最闲的时候
+            for collector in random.sample(collectors, len(collectors)):
+                raw = run_collector(launch, collector, live, args, Path(tmp))
                 values = summarize(collector, raw)
                 name = COLLECTORS[collector][1]
+                java_out = raw["java"]
                 print(
-                    f"{name}: {values['pause_count']:.0f} pauses, "
-                    f"max {values.get('pause_max_s', 0) * 1e3:.2f} ms, "
-                    f"{values['throughput']:.0f} req/s",
+                    f"{name} @ {live} MiB live / {raw['heap_mib']} MiB heap: "
+                    f"{values['pause_count']:.0f} pauses, "
+                    f"max {values['pause_max_s'] * 1e3:.2f} ms, "
+                    f"longest request {values['req_max_s'] * 1e3:.1f} ms, "
+                    f"window {java_out['seconds']:.2f} s",
                     file=sys.stderr,
                 )
-                for metric, value in values.items():
-                    label, unit = METRIC_LABELS[metric]
-                    entry = metrics.setdefault(
-                        f"{collector}_{metric}",
-                        {"label": f"{name} · {label}", "unit": unit, "values": []},
+                if not java_out["turnover_reached"]:
+                    print(
+                        f"warning: {name} @ {live} MiB: the window hit its time limit before "
+                        "the turnover was reached (see info.points)",
+                        file=sys.stderr,
                     )
-                    entry["values"].append(value)
-                if raw["log"]["heap_max_B"]:
-                    heap_values.append(float(raw["log"]["heap_max_B"]))
-                java = raw["java"]
-                info["java"] = java["java"]
-                info["collectors"][collector] = {
-                    "gc_beans": java["collectors"],
-                    "max_gc_pause_millis": java["max_gc_pause_millis"],
-                    "runtime_max_memory_B": java["max_heap_B"],
-                    "cache_entries": java["cache_entries"],
-                    "pause_kinds": sorted({k for k, _ in raw["log"]["pauses"]}),
+                shown = SWEPT if live != args.detail_live else METRIC_LABELS
+                for metric, value in values.items():
+                    if metric in shown:
+                        label, unit = shown[metric]
+                        add(
+                            f"{collector}_live{live}_{metric}",
+                            f"{name} · 常驻 {live} MiB · {label}",
+                            unit,
+                            value,
+                        )
+                info["java"] = java_out["java"]
+                pauses = raw["log"]["pauses"]
+                info["points"][collector][str(live)] = {
+                    "heap_mib": raw["heap_mib"],
+                    "heap_max_B": raw["log"]["heap_max_B"],
+                    "window_s": java_out["seconds"],
+                    "window_pauses": len(pauses),
+                    "window_gc_bean_counts": java_out["window_gcs"],
+                    "turnover_reached": java_out["turnover_reached"],
+                    "build_s": java_out["build_s"],
+                    "longest_pause_kind": max(pauses, key=lambda p: p[1])[0] if pauses else "",
+                    "pause_kinds": sorted({k for k, _ in pauses}),
+                    "gc_beans": java_out["collectors"],
                 }
-    if heap_values:
-        metrics["heap_B"] = {"label": "堆上限（GC 日志）", "unit": "B", "values": heap_values}
+    # 收集器的运行顺序是随机的，输出顺序固定：按常驻数据量、再按收集器
+    order = [
+        f"{c}_live{live}_{m}" for live in args.live_mib for c in COLLECTORS for m in METRIC_LABELS
+    ]
+    ranked = sorted(metrics, key=lambda k: order.index(k) if k in order else -1)
+    metrics = {k: metrics[k] for k in ranked}
     print(json.dumps({"metrics": metrics, "info": info}, ensure_ascii=False))
 
 

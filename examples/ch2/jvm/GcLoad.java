@@ -1,10 +1,12 @@
-// 第二章 · 垃圾回收与延迟（JVM）：一个小堆上的分配密集负载，由 examples/ch2/gc_jvm.py 驱动。
+// 第二章 · 垃圾回收与延迟（JVM）：固定大小的常驻数据上的分配密集负载，由 examples/ch2/gc_jvm.py 驱动。
 //
-// 一块固定大小的“缓存”常驻堆中（长期存活的数据），若干工作线程不停地处理“请求”：
+// 一块“缓存”常驻堆中（长期存活的数据），若干工作线程不停地处理“请求”：
 // 每个请求分配一批临时对象，并用新条目替换缓存里随机的一条（老条目变成垃圾）。
+// 计时段按“换血量”结束：缓存被替换的条目数达到 turnover × 条目总数、至少过了 min-seconds 秒、
+// 段内至少完成过一次回收。常驻数据越多，计时段越长，每个点上收集器做的是同样比例的工作。
 // 计时段内统计完成的请求数与每个请求的耗时；GC 停顿与分配停顿由驱动脚本从 GC 日志里读。
 //
-// 用法：java GcLoad.java <计时秒数> <预热秒数> <常驻数据 MiB> <线程数>
+// 用法：java GcLoad.java <预热秒数> <换血倍数> <最短计时秒数> <常驻数据 MiB> <线程数>
 // 标准输出只有一行 JSON。
 
 import com.sun.management.HotSpotDiagnosticMXBean;
@@ -13,6 +15,7 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 public class GcLoad {
@@ -82,21 +85,75 @@ public class GcLoad {
         return low + (1L << (msb - SUB_BITS)) - 1;
     }
 
+    // 计时段何时结束：替换够了条目、过了最短时长、段内至少完成过一次回收，
+    // 第一个看到三者都满足的线程记下结束时刻
+    static final class Window {
+        final long measureFrom;
+        final long minEnd;
+        final long hardEnd;
+        final long target;
+        final AtomicLong replaced = new AtomicLong();
+        long gcCountAtStart = -1; // 计时段开始后第一个请求读到的回收次数
+        long lastGcCheck;
+        volatile long end; // 0 = 还没结束
+
+        Window(long measureFrom, long minEnd, long hardEnd, long target) {
+            this.measureFrom = measureFrom;
+            this.minEnd = minEnd;
+            this.hardEnd = hardEnd;
+            this.target = target;
+        }
+
+        static long gcCount() {
+            long n = 0;
+            for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+                n += Math.max(gc.getCollectionCount(), 0);
+            }
+            return n;
+        }
+
+        synchronized void markStart() {
+            if (gcCountAtStart < 0) {
+                gcCountAtStart = gcCount();
+            }
+        }
+
+        long endIfDone(long now) {
+            long e = end;
+            if (e != 0) {
+                return e;
+            }
+            if (now < hardEnd && (now < minEnd || replaced.get() < target)) {
+                return 0;
+            }
+            synchronized (this) {
+                if (end == 0 && now >= hardEnd) {
+                    end = now;
+                } else if (end == 0 && now - lastGcCheck > 1_000_000L) {
+                    // 读回收次数要走 MXBean，最多每毫秒读一次
+                    lastGcCheck = now;
+                    if (gcCount() > gcCountAtStart) {
+                        end = now;
+                    }
+                }
+                return end;
+            }
+        }
+    }
+
     static final class Worker extends Thread {
         final long[] hist = new long[64 << SUB_BITS];
         final AtomicReferenceArray<Node> cache;
-        final long measureFrom;
-        final long deadline;
+        final Window window;
         final int seed;
         long ops;
         long recorded;
         long maxNanos;
         long sink;
 
-        Worker(AtomicReferenceArray<Node> cache, long measureFrom, long deadline, int seed) {
+        Worker(AtomicReferenceArray<Node> cache, Window window, int seed) {
             this.cache = cache;
-            this.measureFrom = measureFrom;
-            this.deadline = deadline;
+            this.window = window;
             this.seed = seed;
         }
 
@@ -106,7 +163,7 @@ public class GcLoad {
             long id = (long) seed << 40;
             while (true) {
                 long start = System.nanoTime();
-                if (start >= deadline) {
+                if (window.endIfDone(start) != 0) {
                     break;
                 }
                 sink += handle(id, cache, rnd);
@@ -114,18 +171,26 @@ public class GcLoad {
                 long end = System.nanoTime();
                 // 计时段开始之后才结束的请求都记耗时，包括横跨段首、被长时间卡住的那一个；
                 // 只在预热段（JIT 编译）里结束的不计
-                if (end >= measureFrom) {
+                if (end >= window.measureFrom) {
+                    if (window.gcCountAtStart < 0) {
+                        window.markStart();
+                    }
                     long took = end - start;
                     hist[bucketOf(took)]++;
                     maxNanos = Math.max(maxNanos, took);
                     recorded++;
-                    if (end <= deadline) {
+                    long stop = window.endIfDone(end);
+                    if (stop == 0 || end <= stop) {
                         ops++; // 吞吐只数在计时段内完成的请求
+                        window.replaced.incrementAndGet();
                     }
                 }
             }
         }
     }
+
+    // 计时段最长 60 秒：换血量迟迟不够时也按时结束（驱动脚本会报告没达到）
+    static final long HARD_LIMIT_NANOS = 60_000_000_000L;
 
     static double quantile(long[] hist, long total, double q) {
         long rank = Math.max((long) Math.ceil(q * total), 1);
@@ -140,42 +205,49 @@ public class GcLoad {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 4) {
-            System.err.println("usage: java GcLoad.java <seconds> <warmup-seconds> <live-MiB> <threads>");
+        if (args.length != 5) {
+            System.err.println(
+                    "usage: java GcLoad.java <warmup-seconds> <turnover> <min-seconds> <live-MiB> <threads>");
             System.exit(2);
         }
-        double seconds = Double.parseDouble(args[0]);
-        double warmup = Double.parseDouble(args[1]);
-        int liveMiB = Integer.parseInt(args[2]);
-        int threads = Integer.parseInt(args[3]);
-        if (seconds <= 0 || warmup < 0 || liveMiB < 1 || threads < 1) {
+        double warmup = Double.parseDouble(args[0]);
+        double turnover = Double.parseDouble(args[1]);
+        double minSeconds = Double.parseDouble(args[2]);
+        int liveMiB = Integer.parseInt(args[3]);
+        int threads = Integer.parseInt(args[4]);
+        if (warmup < 0 || turnover <= 0 || minSeconds < 0 || liveMiB < 1 || threads < 1) {
             System.err.println("invalid arguments");
             System.exit(2);
         }
 
-        // 常驻数据：liveMiB 条左右 × 1 KiB
+        // 常驻数据：liveMiB × 1024 条，每条约 1 KiB
+        long buildStart = System.nanoTime();
         AtomicReferenceArray<Node> cache = new AtomicReferenceArray<>(liveMiB * 1024);
         for (int i = 0; i < cache.length(); i++) {
             cache.set(i, entry(i));
         }
+        double buildSeconds = (System.nanoTime() - buildStart) / 1e9;
 
+        // 同一时刻读两个时钟：nanoTime 管计时，uptime 与 GC 日志的时间戳对齐
         long now = System.nanoTime();
+        long uptimeNow = ManagementFactory.getRuntimeMXBean().getUptime();
         long measureFrom = now + (long) (warmup * 1e9);
-        long deadline = measureFrom + (long) (seconds * 1e9);
+        long target = (long) Math.ceil(turnover * cache.length());
+        Window window = new Window(
+                measureFrom, measureFrom + (long) (minSeconds * 1e9), measureFrom + HARD_LIMIT_NANOS, target);
         List<Worker> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
-            workers.add(new Worker(cache, measureFrom, deadline, t + 1));
+            workers.add(new Worker(cache, window, t + 1));
         }
         for (Worker w : workers) {
             w.start();
         }
-        // 计时段的起止，用 JVM 启动以来的毫秒数表示，和 GC 日志的 uptime 对齐
-        long uptimeNow = ManagementFactory.getRuntimeMXBean().getUptime();
-        double windowStart = (uptimeNow + (measureFrom - now) / 1e6) / 1e3;
-        double windowEnd = windowStart + seconds;
         for (Worker w : workers) {
             w.join();
         }
+        double seconds = (window.end - measureFrom) / 1e9;
+        double windowStart = (uptimeNow + (measureFrom - now) / 1e6) / 1e3;
+        double windowEnd = windowStart + seconds;
 
         long[] hist = new long[64 << SUB_BITS];
         long ops = 0;
@@ -191,7 +263,7 @@ public class GcLoad {
             maxNanos = Math.max(maxNanos, w.maxNanos);
             sink += w.sink;
         }
-        if (recorded == 0) {
+        if (recorded == 0 || seconds <= 0) {
             System.err.println("no request recorded in the timed window");
             System.exit(1);
         }
@@ -202,11 +274,12 @@ public class GcLoad {
         }
         System.out.printf(
                 java.util.Locale.ROOT,
-                "{\"ops\": %d, \"seconds\": %.3f, \"threads\": %d, \"live_mib\": %d, \"cache_entries\": %d,"
+                "{\"ops\": %d, \"seconds\": %.6f, \"window_gcs\": %d, \"threads\": %d, \"live_mib\": %d, \"cache_entries\": %d,"
+                        + " \"turnover_target\": %d, \"turnover_reached\": %b, \"build_s\": %.3f,"
                         + " \"req_p50_s\": %.9f, \"req_p99_s\": %.9f, \"req_max_s\": %.9f,"
                         + " \"window_start_s\": %.3f, \"window_end_s\": %.3f, \"max_heap_B\": %d,"
                         + " \"max_gc_pause_millis\": \"%s\", \"collectors\": \"%s\", \"java\": \"%s\", \"sink\": %d}%n",
-                ops, seconds, threads, liveMiB, cache.length(),
+                ops, seconds, Window.gcCount() - window.gcCountAtStart, threads, liveMiB, cache.length(), target, window.replaced.get() >= target, buildSeconds,
                 quantile(hist, recorded, 0.50), quantile(hist, recorded, 0.99), maxNanos / 1e9,
                 windowStart, windowEnd, Runtime.getRuntime().maxMemory(),
                 hotspot.getVMOption("MaxGCPauseMillis").getValue(), gcNames,
