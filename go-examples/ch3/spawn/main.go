@@ -86,6 +86,10 @@ func park(n int) parked {
 	rss, stack := vmRSS(), stackInuse()
 	close(gate) // 一次唤醒全部
 	done.Wait()
+	// Done() 在 goroutine 真正退出之前执行：再等片刻，让它们全部从运行时里消失
+	for deadline := time.Now().Add(time.Second); runtime.NumGoroutine() > baseG && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
 	return parked{
 		N: n, StartS: elapsed,
 		RSSDelta: rss - baseRSS, StackDelta: stack - baseStack,
