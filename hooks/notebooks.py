@@ -10,6 +10,10 @@ goes under the notebook's title. nbconvert gives Chinese headings an empty id wh
 table of contents (built by mkdocs-jupyter with Markdown's toc) links to ``#_1``, ``#_2``…;
 each heading gets the id its table-of-contents entry links to.
 
+mkdocs-jupyter also sets each notebook page's title to the notebook's first heading when
+it renders, over the title the nav in mkdocs.yml gives it; the nav title is put back (a
+notebook outside the nav keeps its heading, as a Markdown page would).
+
 Notebook kernels run in the page's folder (or in a copy of docs/ elsewhere, as
 scripts/bench_build.py does); PERFLAB_ROOT tells them where the repository, and perflab, is.
 """
@@ -37,6 +41,8 @@ _HEADING = re.compile(
     r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">(.*?)</a></h\1>', re.S
 )
 ROOT = Path(__file__).resolve().parents[1]
+# 笔记本页面在 nav 里配置的标题（src_uri → 标题），渲染后恢复
+_nav_titles: dict[str, str] = {}
 
 
 def on_config(config, **kwargs):
@@ -64,6 +70,16 @@ def on_files(files, config, **kwargs):
     except PerflabError as exc:
         raise PluginError(f"perflab: {exc}") from None
     return files
+
+
+def on_nav(nav, config, files, **kwargs):
+    _nav_titles.clear()
+    for page in nav.pages:
+        # nav 写了标题时 MkDocs 在构造页面时就赋给了实例属性；否则留给渲染去决定
+        title = page.__dict__.get("title")
+        if page.file.src_uri.endswith(".ipynb") and title:
+            _nav_titles[page.file.src_uri] = title
+    return nav
 
 
 def _download_link(name: str) -> str:
@@ -103,6 +119,9 @@ def _align_heading_ids(html: str, toc) -> str:
 def on_page_content(html: str, page, config, files, **kwargs) -> str:
     if not page.file.src_uri.endswith(".ipynb"):
         return html
+    nav_title = _nav_titles.get(page.file.src_uri)
+    if nav_title:
+        page.title = nav_title
     html = _MERMAID.sub("", _MATHJAX.sub("", html))
     html = _align_heading_ids(html, page.toc)
     external = _EXTERNAL.search(html)

@@ -6,20 +6,32 @@ whole tokens or their prefixes. jieba's cuts vary with context (两线程 → �
 term would miss pages where it sits inside a longer word.
 
 One term list, ``hooks/zh_terms.txt`` (jieba user-dictionary format ``词 频率 词性``),
-serves both sides:
+serves every side:
 
 * jieba loads it as its user dictionary (high frequency: a term is never cut apart);
-* this hook adds zero-width splits before and after every term to the separator,
-  ``(?=线程|…)|(?<=线程|…)``, so the browser cuts indexed text *and* typed queries at
-  the terms (Material's splitter steps over zero-length matches).
+* after the build this hook re-cuts the search index so that every occurrence of a term
+  is one token: U+200B before and after it, none inside (``两线\u200b程`` → ``两\u200b线程``);
+* the separator gets one zero-width split *before* each term, ``…|(?=线程)|(?=进程)``, so
+  a typed query is cut at the terms too (两线程 → 两 线程).
+
+Why only lookaheads, each its own alternative: Material's page highlighter (``?h=``) builds
+its regex from the same separator. It splits the separator at ``|`` and drops pure
+lookarounds ``(?=…)`` with no ``|`` inside; a grouped ``(?=线程|进程)`` falls apart there and
+leaves empty alternatives, which mark every empty string of the page (thousands of empty
+``<mark>``). Lookbehind ``(?<=…)`` is also missing in browsers Material still supports
+(Safari before 16.4): there ``new RegExp`` throws and search breaks. The split after a term
+is therefore made in the index at build time, where the browser needs no regex for it.
 
 The hook runs before the search plugin's ``on_config`` so that the plugin builds its
-index configuration from the extended separator.
+index configuration from the extended separator, and after its ``on_post_build`` to
+re-cut the index it wrote.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import unicodedata
 from pathlib import Path
 
@@ -33,6 +45,8 @@ TERMS_FILE = Path(__file__).with_name("zh_terms.txt")
 SEARCH_PLUGIN = "material/search"
 # Material's separator for zh (partials/languages/zh.html), used if the theme gives none.
 ZH_SEPARATOR = r"[\s\u200b\u3000\-、。，．？！；]+"
+# 本次构建的词表（on_config 读入，on_post_build 重切索引时用）
+_state: dict[str, list[str]] = {}
 
 
 def _is_han(word: str) -> bool:
@@ -80,9 +94,25 @@ def overlaps(terms: list[str]) -> list[tuple[str, str, str]]:
 
 
 def term_separator(base: str, terms: list[str]) -> str:
-    """``base`` plus zero-width splits before and after each term (longest first)."""
-    alternatives = "|".join(terms)
-    return f"{base}|(?={alternatives})|(?<={alternatives})"
+    """``base`` plus one zero-width split before each term, each its own alternative.
+
+    Every added alternative is a bare lookahead, the one shape Material's highlighter
+    recognizes and sets aside; no lookbehind (not in every supported browser).
+    """
+    return base + "".join(f"|(?={term})" for term in terms)
+
+
+def _term_pattern(terms: list[str]) -> re.Pattern[str]:
+    # 词中可能已被 jieba 插入 U+200B；长词优先
+    alternatives = ("\u200b?".join(map(re.escape, term)) for term in terms)
+    return re.compile("|".join(alternatives))
+
+
+def cut_at_terms(text: str, terms: list[str]) -> str:
+    """``text`` with every term one token: U+200B on both sides, none inside."""
+    pattern = _term_pattern(terms)
+    cut = pattern.sub(lambda m: "\u200b" + m.group(0).replace("\u200b", "") + "\u200b", text)
+    return re.sub("\u200b{2,}", "\u200b", cut).strip("\u200b")
 
 
 def _default_separator(config: MkDocsConfig) -> str:
@@ -125,9 +155,35 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
             text,
         )
 
+    for outer in terms:
+        for inner in terms:
+            if inner != outer and inner in outer[1:]:
+                log.warning(
+                    "zh_search: term %s lies inside term %s; the browser would cut %s apart",
+                    inner,
+                    outer,
+                    outer,
+                )
+
+    _state["terms"] = terms
     base = plugin.config.separator or _default_separator(config)
-    if f"(?={'|'.join(terms)})" in base:
+    if f"|(?={terms[0]})" in base:
         return config  # already extended (config object reused)
     plugin.config.separator = term_separator(base, terms)
     log.debug("zh_search: separator %s", plugin.config.separator)
     return config
+
+
+@event_priority(-100)  # after the search plugin has written its index
+def on_post_build(config: MkDocsConfig) -> None:
+    terms = _state.get("terms")
+    index_file = Path(config.site_dir) / "search" / "search_index.json"
+    if not terms or not index_file.is_file():
+        return
+    data = json.loads(index_file.read_text(encoding="utf-8"))
+    for doc in data.get("docs", []):
+        for field in ("title", "text"):
+            if isinstance(doc.get(field), str):
+                doc[field] = cut_at_terms(doc[field], terms)
+    # 与 Material 写出的格式一致（紧凑 JSON）
+    index_file.write_text(json.dumps(data, separators=(",", ":"), default=str), encoding="utf-8")

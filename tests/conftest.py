@@ -36,9 +36,24 @@ def build_site(site_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # 发布工作流用它检查刚构建好的 full 档站点（链接、锚点、第三方主机），不再另建一次
+    parser.addoption(
+        "--site-dir",
+        default=None,
+        help="check this already-built site instead of building the quick profile",
+    )
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole book built with the quick profile into a temporary folder."""
+def built_site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
+    """The whole book built with the quick profile into a temporary folder (or --site-dir)."""
+    given = pytestconfig.getoption("--site-dir")
+    if given:
+        site = Path(given).resolve()
+        if not (site / "index.html").is_file():
+            pytest.fail(f"--site-dir {site} holds no built site (no index.html)")
+        return site
     site = tmp_path_factory.mktemp("site")
     proc = build_site(site)
     if proc.returncode != 0:

@@ -474,3 +474,41 @@ def test_linked_tabs_switch_together(browser, served_site: str, built_site: Path
             visit.page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
     finally:
         visit.close()
+
+
+USED_STYLESHEETS = """() => {
+  // 每个样式表至少有一条规则的选择器命中本页的某个元素（去掉伪类、伪元素后再比）
+  const unused = [];
+  for (const sheet of document.styleSheets) {
+    if (!sheet.href) continue;
+    let used = false;
+    const visit = rules => {
+      for (const rule of rules) {
+        if (used) return;
+        if (rule.cssRules && !rule.selectorText) { visit(rule.cssRules); continue; }
+        if (!rule.selectorText) continue;
+        for (const part of rule.selectorText.split(",")) {
+          const plain = part.replace(/::?[a-zA-Z-]+(\\([^)]*\\))?/g, "").trim() || "*";
+          try { if (document.querySelector(plain)) { used = true; return; } } catch (e) {}
+        }
+      }
+    };
+    visit(sheet.cssRules);
+    if (!used) unused.push(sheet.href);
+  }
+  return unused;
+}"""
+
+
+@pytest.mark.parametrize("path", ["", PILOT, "labs/gil/"], ids=["index", "pilot", "notebook"])
+def test_pages_link_only_stylesheets_they_use(browser, served_site: str, path: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        response = page.goto(f"{served_site}/{path}")
+        assert response is not None and response.ok, path
+        page.wait_for_load_state("load")
+        unused = page.evaluate(USED_STYLESHEETS)
+    finally:
+        context.close()
+    assert not unused, f"/{path} links stylesheets nothing on it uses: {unused}"

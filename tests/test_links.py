@@ -7,11 +7,15 @@ points at a file that exists, and every #fragment at an id on the target page.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from book_helpers import mkdocs_config
 
 pytestmark = pytest.mark.site
 
@@ -116,3 +120,43 @@ def test_the_checker_finds_broken_links(tmp_path: Path):
     assert any("no id 'missing'" in p for p in problems)
     assert any("nowhere/" in p for p in problems)
     assert any("assets/app.js" in p for p in problems)
+
+
+def _tiny_book(root: Path, validation: dict | None, page: str) -> subprocess.CompletedProcess:
+    """A two-page book with the given `validation:` settings, built with --strict."""
+    import yaml
+
+    docs = root / "docs"
+    docs.mkdir(parents=True)
+    (docs / "index.md").write_text(page, encoding="utf-8")
+    (docs / "other.md").write_text("# 另一页\n\n## 存在的小节\n\n正文。\n", encoding="utf-8")
+    config = {"site_name": "t", "docs_dir": "docs", "theme": {"name": "mkdocs"}}
+    if validation is not None:
+        config["validation"] = validation
+    (root / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(root / "site")],
+        cwd=root,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+BROKEN_ANCHORS = "# 首页\n\n[坏锚点](other.md#不存在) 与 [本页坏锚点](#nowhere)\n"
+GOOD_ANCHORS = "# 首页\n\n[好锚点](other.md#_1) 与 [另一页](other.md)\n"
+
+
+def test_book_validation_makes_broken_anchors_fail_a_strict_build(tmp_path: Path):
+    validation = mkdocs_config().get("validation")
+    assert validation, "mkdocs.yml has no validation: settings"
+    assert validation["links"]["anchors"] == "warn", validation
+    # MkDocs 1.6 的默认只记 INFO：不设置时，同一页坏锚点的 --strict 构建照样成功
+    default = _tiny_book(tmp_path / "default", None, BROKEN_ANCHORS)
+    assert default.returncode == 0, default.stderr[-2000:]
+    broken = _tiny_book(tmp_path / "broken", validation, BROKEN_ANCHORS)
+    assert broken.returncode != 0, "a broken anchor passed the strict build"
+    assert "不存在" in broken.stderr and "nowhere" in broken.stderr, broken.stderr[-2000:]
+    good = _tiny_book(tmp_path / "good", validation, GOOD_ANCHORS)
+    assert good.returncode == 0, good.stderr[-2000:]

@@ -163,3 +163,47 @@ def test_notebooks_follow_the_engine_cache_rules(tmp_path, monkeypatch):
     nbformat.write(nb, bad)
     with pytest.raises(PerflabError, match=r"notebook .*bad\.ipynb failed: .*ZeroDivisionError"):
         notebooks.executed(bad, "quick")
+
+
+def _titled_nav(node, found: dict[str, str]) -> dict[str, str]:
+    """Source file → title for every nav entry that names its title ('标题: file')."""
+    if isinstance(node, list):
+        for item in node:
+            _titled_nav(item, found)
+    elif isinstance(node, dict):
+        for title, value in node.items():
+            if isinstance(value, str):
+                found[value] = title
+            else:
+                _titled_nav(value, found)
+    return found
+
+
+@pytest.mark.site
+def test_nav_labels_are_the_titles_set_in_mkdocs_yml(built_site: Path):
+    """Notebooks included: the nav shows mkdocs.yml's title, not the notebook's first heading."""
+    from perflab.render import page_url
+
+    titled = {
+        page_url(src): title
+        for src, title in _titled_nav(mkdocs_config()["nav"], {}).items()
+        if "://" not in src
+    }
+    assert any(url.startswith("labs/") for url in titled), titled
+    html = (built_site / "index.html").read_text(encoding="utf-8")
+    nav = html[html.index('class="md-nav md-nav--primary"') :]
+    shown = {}
+    for href, label in re.findall(
+        r'<a href="([^"#]*)" class="md-nav__link[^"]*">(.*?)</a>', nav, re.S
+    ):
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", label)).strip()
+        shown.setdefault("" if href in (".", "./") else href, text)
+    wrong = {
+        url: (title, shown.get(url)) for url, title in titled.items() if shown.get(url) != title
+    }
+    assert not wrong, f"nav label differs from mkdocs.yml (wanted, shown): {wrong}"
+    # 页面自己的 <title> 也用 nav 的标题
+    for url, title in titled.items():
+        if url.startswith("labs/"):
+            page_html = (built_site / url / "index.html").read_text(encoding="utf-8")
+            assert f"<title>{title} - " in page_html, url

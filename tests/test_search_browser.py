@@ -13,7 +13,7 @@ import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urljoin, urlsplit
 
 import pytest
 
@@ -247,15 +247,22 @@ def test_search_index_is_segmented_at_book_terms(search_index: dict) -> None:
     )
 
     separator = search_index["config"]["separator"]
-    ahead = re.search(r"\(\?=([^()]*)\)", separator)
-    behind = re.search(r"\(\?<=([^()]*)\)", separator)
-    assert ahead and behind, f"separator has no zero-width term splits: {separator}"
-    for group in (ahead, behind):
-        alternatives = group.group(1).split("|")
-        assert set(alternatives) == set(BOOK_TERMS), separator
-        # Longest first, so a compound term wins over a term inside it.
-        assert [len(a) for a in alternatives] == sorted(map(len, alternatives), reverse=True)
+    # One bare lookahead per term (a split before it), longest first, so a compound term
+    # wins over a term inside it. The split after a term is in the index (below).
+    ahead = re.findall(r"\|\(\?=([^()|]*)\)", separator)
+    assert set(ahead) == set(BOOK_TERMS), f"separator has no zero-width term splits: {separator}"
+    assert [len(a) for a in ahead] == sorted(map(len, ahead), reverse=True)
     assert set(REQUIRED) - {"多线程"} <= set(BOOK_TERMS)
+
+    # Every occurrence of a term is one token: U+200B (or the text's edge, or a non-Han
+    # character) on both sides.
+    for term in BOOK_TERMS:
+        for text in texts:
+            for match in re.finditer(term, text):
+                before = text[match.start() - 1] if match.start() else ""
+                after = text[match.end()] if match.end() < len(text) else ""
+                for ch in (before, after):
+                    assert not re.match(han, ch), f"{term} is not a token of its own in {text!r}"
 
     # jieba (with the term list as user dictionary) never cuts a term apart.
     for term in BOOK_TERMS:
@@ -264,3 +271,136 @@ def test_search_index_is_segmented_at_book_terms(search_index: dict) -> None:
             assert joined.count(term) == text.count(term), (
                 f"jieba cut {term} apart in the index: {text[:200]!r}"
             )
+
+
+def highlighter_pattern(separator: str, query: str) -> str:
+    """The term part of the regex Material's page highlighter builds for ?h=query.
+
+    Mirrors the theme's steps (integrations/search/highlighter): split the separator at
+    "|", set aside alternatives that are nothing but lookarounds, and cut the query at what
+    is left.
+    """
+    kept = [
+        "\ufffd" if not re.sub(r"(\(\?[!=<][^)]+\))", "", part) else part
+        for part in separator.split("|")
+    ]
+    splitter = re.compile("|".join(kept), re.I | re.M)
+    query = re.sub(r"[\s*+\-:~^]+", " ", query).replace("&", "&amp;").strip()
+    escaped = re.sub(r"[|\\{}()[\]^$+*?.-]", lambda m: "\\" + m.group(0), query)
+    return splitter.sub("|", escaped)
+
+
+@pytest.mark.site
+def test_separator_suits_materials_highlighter(search_index: dict) -> None:
+    """No lookbehind (not in every browser Material supports), and for every book term the
+    highlighter's pattern matches the term and never the empty string."""
+    separator = search_index["config"]["separator"]
+    assert "(?<" not in separator, f"lookbehind in the search separator: {separator}"
+    for term in [*BOOK_TERMS, "GIL", "两 线程"]:
+        pattern = highlighter_pattern(separator, term)
+        assert not re.fullmatch(pattern, ""), f"?h={term}: highlighter pattern {pattern!r} is empty"
+        for word in term.split():
+            assert re.search(f"({pattern})", f"前文{word}后文"), (term, pattern)
+
+
+VISIBLE_TEXT_HAS = """term => {
+  // 与 Material 的高亮器相同：只看有高度（可见）的文本节点
+  const it = document.createNodeIterator(document.querySelector('article'), NodeFilter.SHOW_TEXT);
+  for (let n = it.nextNode(); n; n = it.nextNode())
+    if (n.parentElement && n.parentElement.offsetHeight && n.textContent.includes(term))
+      return true;
+  return false;
+}"""
+
+
+def marks_after_opening(browser, url: str, visible: str | None = None) -> list[str] | None:
+    """Text of every <mark> Material's highlighter puts into the article of `url`.
+
+    With `visible`, None when no visible text of the article contains it (nothing to mark).
+    """
+    context = browser.new_context()
+    try:
+        context.route("**/*", _loopback_only)
+        page = context.new_page()
+        response = page.goto(url)
+        assert response is not None and response.ok, url
+        page.wait_for_selector("article", state="attached")
+        if visible is not None and not page.evaluate(VISIBLE_TEXT_HAS, visible):
+            return None
+        # 高亮在搜索索引载入后才做：等第一个 mark 出现（旧行为也会出现，只是空的）
+        page.wait_for_selector("article mark[data-md-highlight]", state="attached", timeout=20_000)
+        return page.eval_on_selector_all("article mark", "els => els.map(e => e.textContent)")
+    finally:
+        context.close()
+
+
+def first_result(browser, base_url: str, query: str) -> str:
+    """The href of the first search result for `query`, as a reader would click it."""
+    context = browser.new_context()
+    try:
+        context.route("**/*", _loopback_only)
+        page = context.new_page()
+        response = page.goto(base_url + "/")
+        assert response is not None and response.ok, f"cannot open {base_url}/"
+        # 等搜索引擎就绪：提示行离开“正在初始化”（与 search_site 相同）
+        served = re.search(r'class="md-search-result__meta">\s*(.*?)\s*<', response.text())
+        assert served, "no search result meta line on the home page"
+        page.wait_for_function(
+            "text => document.querySelector('.md-search-result__meta').textContent.trim() !== text",
+            arg=served.group(1),
+            timeout=20_000,
+        )
+        box = page.locator("input[data-md-component=search-query]")
+        box.focus()
+        box.fill(query)
+        box.press("End")
+        link = page.locator(".md-search-result__list a.md-search-result__link").first
+        link.wait_for(state="attached", timeout=20_000)
+        return link.get_attribute("href") or ""
+    finally:
+        context.close()
+
+
+def _check_marks(url: str, marks: list[str], terms: list[str]) -> None:
+    assert marks, f"{url}: nothing highlighted"
+    empty = [m for m in marks if not m.strip()]
+    assert not empty, f"{url}: {len(empty)} empty <mark> of {len(marks)}"
+    wanted = {t.lower() for t in terms}
+    stray = sorted({m for m in marks if m.lower() not in wanted})
+    assert not stray, f"{url}: marked {stray[:10]}, wanted only {sorted(wanted)}"
+
+
+@pytest.mark.parametrize("query", ["延迟", "线程", "GIL"])
+def test_opening_a_search_result_highlights_the_query(browser, served_site: str, query: str):
+    href = first_result(browser, served_site, query)
+    parts = urlsplit(href)
+    highlight = parse_qs(parts.query).get("h", [""])[0]
+    assert highlight, f"first result for {query} carries no ?h=: {href}"
+    url = urljoin(served_site + "/", href)
+    marks = marks_after_opening(browser, url)
+    _check_marks(url, marks, highlight.split())
+    # Material 先用索引里的词切分中文查询，且从不拿整个查询去比（segment 的循环只看真前缀）：
+    # 线程 的前缀 线 也是索引里的词时，链接带的是 ?h=线。高亮的总是查询的开头部分。
+    assert all(query.lower().startswith(h.lower()) for h in highlight.split()), highlight
+    if query in ("延迟", "GIL"):
+        assert highlight.lower() == query.lower(), href
+        assert any(m.lower() == query.lower() for m in marks), f"{url}: {query} never marked"
+
+
+def test_every_book_term_is_highlighted_where_it_is_used(
+    browser, served_site: str, page_texts: dict[str, str]
+) -> None:
+    # 每个词选用它最多的那一页（最可能出现在可见的正文里）
+    checked = []
+    for term in BOOK_TERMS:
+        pages = sorted(
+            pages_using(term, page_texts), key=lambda path: -page_texts[path].count(term)
+        )
+        for path in pages[:3]:
+            url = f"{served_site}/{path}?h={quote(term)}"
+            marks = marks_after_opening(browser, url, visible=term)
+            if marks is not None:
+                _check_marks(url, marks, [term])
+                checked.append(term)
+                break
+    assert set(REQUIRED) - {"多线程"} <= set(checked), f"terms checked: {checked}"

@@ -156,3 +156,21 @@ def test_pages_builds_full_profile_refreshes_weekly_and_deploys():
     assert deploy["needs"] == "build"
     assert deploy["environment"]["name"] == "github-pages"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_pages_checks_links_anchors_and_hosts_of_the_site_it_publishes():
+    doc = load(WORKFLOWS / "pages.yml")
+    steps = doc["jobs"]["build"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    build = next(i for i, run in enumerate(runs) if re.search(r"^\s*make build$", run, re.M))
+    upload = next(i for i, s in enumerate(steps) if "upload-pages-artifact@" in s.get("uses", ""))
+    checks = [
+        i
+        for i, run in enumerate(runs)
+        if "pytest" in run
+        and "tests/test_links.py" in run
+        and "tests/test_site_hosts.py" in run
+        and re.search(r"--site-dir[ =]site\b", run)
+    ]
+    assert checks, "the publishing build never runs the link check on site/"
+    assert build < checks[0] < upload, "the link check must run after make build, before upload"
