@@ -40,6 +40,6 @@ def on_page_markdown(markdown, page, **kwargs):
 
 def on_post_build(config, **kwargs) -> None:
     try:
-        export.write(book.current(), Path(config["site_dir"]) / "data")
+        export.write(book.current().document(), Path(config["site_dir"]) / "data")
     except PerflabError as exc:
         raise PluginError(f"perflab: {exc}") from None

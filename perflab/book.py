@@ -11,7 +11,7 @@ import sys
 import time
 
 from perflab import claims as claims_mod
-from perflab import env, measure, registry, render, units
+from perflab import document, env, measure, reference, registry, render, units
 from perflab.claims import Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.results import Result
@@ -29,6 +29,7 @@ class Book:
         self.claims = claims_mod.load()
         claims_mod.check_references(self.claims, set(self.experiments))
         self.results: dict[str, Result] = {}
+        self._document: dict | None = None
         # 正在渲染的页面（由 MkDocs 钩子设置）：exec 输出里的链接要相对它来写
         self.page = "index.md"
 
@@ -67,6 +68,15 @@ class Book:
                 f"{', '.join(map(repr, missing))} (it has: {', '.join(result.metrics)})"
             )
         return claims_mod.judge(claim, result)
+
+    def document(self) -> dict:
+        """The results document of this build (built once: the exported files and the data
+        page's comparison read the same one)."""
+        if self._document is None:
+            results = [self.result(exp_id) for exp_id in self.experiments]
+            judgements = [self.judge(c) for c in self.claims]
+            self._document = document.build(self.profile, results, judgements)
+        return self._document
 
     def claims_for(self, *, experiment: str | None = None, page: str | None = None) -> list[Claim]:
         return [
@@ -146,9 +156,7 @@ def results_overview() -> str:
 
 def reference_comparison() -> str:
     """This build against the committed reference snapshot (reference/results.json)."""
-    from perflab import export, reference  # export 导入本模块：在这里导入以免循环
-
-    return reference.comparison(export.document(current()))
+    return reference.comparison(current().document())
 
 
 def value(exp_id: str, key: str) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
-from perflab import env, gobuild, interpreters, paths, toolchain
+from perflab import env, files, gobuild, interpreters, paths, toolchain
 from perflab.registry import GO_BINARY, Experiment
 from perflab.results import Result
 
@@ -90,8 +89,4 @@ def load(exp: Experiment, profile: str) -> tuple[Result | None, str]:
 
 def store(exp: Experiment, profile: str, result: Result) -> None:
     path = _file_for(exp.id, profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"key": cache_key(exp, profile), "result": result.to_dict()}
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    files.write_json(path, {"key": cache_key(exp, profile), "result": result.to_dict()})

@@ -62,7 +62,7 @@ def _reference(profile: str, out: Path) -> None:
         f"[perflab] 参考快照：{profile} 档，共 {len(session.experiments)} 个实验", file=sys.stderr
     )
     session.measure_all()
-    doc = export.document(session)
+    doc = session.document()
     reference.write(doc, out)
     env = doc["build_environment"]
     print(
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             session = book.start(args.profile, refresh=True)
             session.measure_all()
-            export.write(session, args.out)
+            export.write(session.document(), args.out)
             print(f"全部结果已写入 {args.out}/results.json 与 results.csv", file=sys.stderr)
     except PerflabError as exc:
         print(f"perflab: {exc}", file=sys.stderr)

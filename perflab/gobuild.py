@@ -6,7 +6,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from perflab import paths, toolchain
+from perflab import files, paths, toolchain
 from perflab.errors import PerflabError
 from perflab.runner import tail
 
@@ -42,18 +42,16 @@ def build(package: Path, label: str) -> Path:
     binary = paths.cache_dir() / "bin" / f"{package.name}-{source_hash(package)}"
     if binary.is_file():
         return binary
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    tmp = binary.with_suffix(".tmp")
     rel = "./" + str(package.relative_to(root))
-    proc = subprocess.run(
-        [go, "build", "-o", str(tmp), rel],
-        cwd=root,
-        env=toolchain.go_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        raise PerflabError(f"{label}: go build {rel} failed", detail=tail(proc.stderr))
-    tmp.replace(binary)
+    with files.replacing(binary) as tmp:
+        proc = subprocess.run(
+            [go, "build", "-o", str(tmp), rel],
+            cwd=root,
+            env=toolchain.go_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if proc.returncode != 0:
+            raise PerflabError(f"{label}: go build {rel} failed", detail=tail(proc.stderr))
     return binary

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from markdown_exec import ExecutionError, base_format
 
-from perflab import env, paths, toolchain
+from perflab import env, files, paths, toolchain
 
 DEFAULT_TIMEOUT = 60.0
 GO_MOD = "module gofence\n\ngo 1.24\n"
@@ -77,10 +77,7 @@ def _run_cached(code: str, returncode: int) -> str:
         pass  # missing or malformed: run again
     output = _build_and_run(go, code, returncode, _timeout())
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "go": version, "output": output}), encoding="utf-8")
-        os.replace(tmp, path)
+        files.write_json(path, {"key": key, "go": version, "output": output})
     return output
 
 

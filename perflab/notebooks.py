@@ -20,7 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from perflab import env, paths, registry
+from perflab import env, files, paths, registry
 from perflab.errors import PerflabError
 
 CELL_TIMEOUT_S = 120
@@ -66,10 +66,8 @@ def execute(notebook: Path, target: Path) -> None:
         # RuntimeError：内核没能启动或不响应
         last = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
         raise PerflabError(f"notebook {paths.relative(notebook)} failed: {last[0]}") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(target)
+    with files.replacing(target) as tmp:
+        nbformat.write(nb, tmp)
 
 
 def executed(notebook: Path, profile: str, report=lambda line: None) -> Path:

@@ -1,6 +1,6 @@
 """The committed reference snapshot (reference/results.json) and this build compared with it.
 
-The snapshot is an exported results document (schema in export.py) of a full-profile run,
+The snapshot is an exported results document (schema in document.py) of a full-profile run,
 refreshed deliberately with `make reference` (`python -m perflab reference`). The data page
 shows, for every metric present in both, the reference median against this build's, their
 ratio and whether the two 95% intervals overlap ("在噪声内") or not ("变化"); the metrics found
@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from perflab import paths
+from perflab import files, paths
+from perflab.document import SCHEMA, SCHEMA_VERSION
 from perflab.errors import PerflabError
-from perflab.export import SCHEMA, SCHEMA_VERSION
+from perflab.results import run_label
 from perflab.units import fmt
 
 REFERENCE = paths.ROOT / "reference" / "results.json"
@@ -102,11 +103,7 @@ def write(doc: dict, path: Path | None = None) -> Path:
     problem = _problem(doc)
     if problem:
         raise PerflabError(f"refusing to write a malformed reference snapshot: {problem}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return files.write_json(path, doc, indent=1)
 
 
 @dataclass(frozen=True)
@@ -137,7 +134,8 @@ def _status(ref: dict, cur: dict, same_profile: bool) -> str:
 
 
 def _label(m: dict) -> str:
-    run = {"python": "Python", "go": "Go"}.get(m.get("run", ""), m.get("run", ""))
+    # 版本 1 的快照没有 run_label：退回到与页面相同的命名规则
+    run = m.get("run_label") or run_label(m.get("run", ""))
     label = m.get("label") or m["key"]
     return f"{run} · {label}" if run else label
 

@@ -8,7 +8,7 @@ import math
 import pytest
 from engine_fixtures import TmpBook
 
-from perflab import book, claims, measure, render
+from perflab import book, claims, measure, verdict_text
 from perflab.claims import DEPENDS, FAILS, HOLDS, Claim, Rule, Sweep, verdict
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
@@ -134,7 +134,7 @@ def test_sweep_that_crosses_the_band_depends_with_interpolated_boundaries():
     assert [p.verdict for p in j.points] == [FAILS, HOLDS, HOLDS, FAILS, FAILS]
     assert [b.holds_above for b in j.boundaries] == [True, False]
     assert [b.at for b in j.boundaries] == pytest.approx([0.4, 1.2])
-    assert "速率约在 0.4 条/秒 – 1.2 条/秒 时成立" in render.holding_region(j)
+    assert "速率约在 0.4 条/秒 – 1.2 条/秒 时成立" in verdict_text.holding_region(j)
 
 
 def test_sweep_boundary_on_a_one_sided_rule():
@@ -145,7 +145,7 @@ def test_sweep_boundary_on_a_one_sided_rule():
     assert j.verdict == DEPENDS
     assert len(j.boundaries) == 1 and j.boundaries[0].holds_above
     assert j.boundaries[0].at == pytest.approx(32 * 0.1 / 0.03)
-    assert "速率 ≳ 110 条/秒" in render.holding_region(j)
+    assert "速率 ≳ 110 条/秒" in verdict_text.holding_region(j)
 
 
 def test_sweep_that_stays_on_one_side_gives_a_firm_verdict():
@@ -155,7 +155,7 @@ def test_sweep_that_stays_on_one_side_gives_a_firm_verdict():
     claim, result = swept(rule, [1, 2, 4], [2000, 4000, 8000])
     j = claims.judge(claim, result)
     assert j.verdict == FAILS and j.boundaries == []
-    assert "处处不成立" in render.holding_region(j)
+    assert "处处不成立" in verdict_text.holding_region(j)
 
 
 def test_a_jump_across_the_whole_band_gives_two_boundaries():

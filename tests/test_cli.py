@@ -79,3 +79,13 @@ def test_reference_writes_a_snapshot_the_data_page_can_read(tmp_book: TmpBook, t
     doc = reference.load(target)
     assert doc["profile"] == "quick"
     assert [e["id"] for e in doc["experiments"]] == ["t.exp"]
+
+
+def test_the_engine_and_its_cli_load_without_mkdocs():
+    # 引擎不依赖站点：命令行、导出、参照对比都不该把 MkDocs 拉进来
+    code = (
+        "import sys, perflab.cli, perflab.export, perflab.reference, perflab.document; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mkdocs'))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

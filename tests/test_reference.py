@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import TmpBook
 
-from perflab import book, export, reference
+from perflab import book, reference
 from perflab.errors import PerflabError
 
 
@@ -156,7 +156,7 @@ def test_malformed_reference_fails_in_one_line_naming_the_file(
 def test_written_snapshot_loads_and_matches_itself(tmp_book: TmpBook):
     session = book.start("quick")
     target = tmp_book.root / "reference" / "results.json"
-    reference.write(export.document(session), target)
+    reference.write(session.document(), target)
     doc = reference.load(target)
     assert [e["id"] for e in doc["experiments"]] == ["t.exp"]
     rows = reference.compare(doc, doc)

@@ -1,0 +1,68 @@
+"""Verdicts in words: where along its sweep a claim holds, and under which conditions.
+
+Shared by the claim tables on the pages and by the results document (its `region` field).
+"""
+
+from __future__ import annotations
+
+import math
+
+from perflab.claims import DEPENDS, FAILS, HOLDS, VERDICT_LABELS, Judgement
+from perflab.units import fmt, scale_for
+
+POINT_MARKS = {HOLDS: "✓", FAILS: "✗", DEPENDS: "？"}
+
+
+def condition_value(value: float, unit: str, *, rough: bool = False) -> str:
+    """A sweep's condition value with its unit (s and B scaled like metrics).
+
+    rough=True keeps two significant digits: an interpolated boundary is no sharper.
+    """
+    divisor, shown = scale_for(unit, value) if unit in ("s", "B") else (1.0, unit)
+    number = value / divisor
+    if rough and number:
+        number = round(number, 1 - math.floor(math.log10(abs(number))))
+        return f"{number:,g} {shown}".strip()
+    return fmt(value, unit) if unit in ("s", "B") else f"{number:,g} {unit}".strip()
+
+
+def holding_region(j: Judgement) -> str:
+    """Where the claim holds along its sweep, in words ("条件 ≳ X 时成立"), or why it depends."""
+    sweep = j.claim.sweep
+    if sweep is None:
+        return "实测区间跨过界线，这次测量判断不了" if j.verdict == DEPENDS else ""
+    first, last = j.at[0], j.at[-1]
+    span = f"{condition_value(first, sweep.unit)} – {condition_value(last, sweep.unit)}"
+    if j.verdict != DEPENDS:
+        return f"在扫描范围 {span} 内处处{VERDICT_LABELS[j.verdict]}"
+    if not j.boundaries:
+        return "各点中位数都在同一侧，但有的点区间跨过界线，这次测量判断不了"
+    # 从扫描起点出发，每过一个边界就切换“成立 / 不成立”
+    holding, start, pieces = j.points[0].inside, first, []
+    for b in [*j.boundaries, None]:
+        end = last if b is None else b.at
+        if holding:
+            if start == first and end == last:
+                pieces.append(f"整个扫描范围 {span}")
+            elif start == first:
+                pieces.append(f"{sweep.condition} ≲ {condition_value(end, sweep.unit, rough=True)}")
+            elif end == last:
+                pieces.append(
+                    f"{sweep.condition} ≳ {condition_value(start, sweep.unit, rough=True)}"
+                )
+            else:
+                low, high = (condition_value(v, sweep.unit, rough=True) for v in (start, end))
+                pieces.append(f"{sweep.condition}约在 {low} – {high}")
+        if b is not None:
+            holding, start = b.holds_above, b.at
+    return "、".join(pieces) + " 时成立（边界由相邻两点插值）" if pieces else "扫描范围内无处成立"
+
+
+def judged_under(j: Judgement) -> str:
+    """The conditions a verdict was reached under: the fixed ones and the swept range."""
+    claim = j.claim
+    if claim.sweep is None:
+        return claim.condition
+    unit = claim.sweep.unit
+    span = f"{condition_value(j.at[0], unit)} – {condition_value(j.at[-1], unit)}"
+    return f"{claim.condition}；扫描 {claim.sweep.condition}：{span}（{len(j.at)} 个点）"
