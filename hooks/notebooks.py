@@ -55,14 +55,14 @@ def on_files(files, config, **kwargs):
     """Hand mkdocs-jupyter the executed copy of each notebook (engine cache rules apply)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from perflab import notebooks, registry
+    from perflab import notebooks, settings
     from perflab.errors import PerflabError
 
     def report(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        profile = registry.current_profile()
+        profile = settings.profile()
         for file in files:
             if file.src_uri.endswith(".ipynb") and file.abs_src_path:
                 source = Path(file.abs_src_path)

@@ -11,7 +11,7 @@ import sys
 import time
 
 from perflab import claims as claims_mod
-from perflab import document, env, measure, reference, registry, render, units
+from perflab import document, env, measure, reference, registry, render, settings, units
 from perflab.claims import Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.results import Result
@@ -23,8 +23,8 @@ def _stderr(line: str) -> None:
 
 class Book:
     def __init__(self, profile: str | None = None, refresh: bool | None = None) -> None:
-        self.profile = profile or registry.current_profile()
-        self.refresh = registry.refresh_requested() if refresh is None else refresh
+        self.profile = profile or settings.profile()
+        self.refresh = settings.refresh() if refresh is None else refresh
         self.experiments = registry.load()
         self.claims = claims_mod.load()
         claims_mod.check_references(self.claims, set(self.experiments))

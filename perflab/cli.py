@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         "reference",
         help="测量全部实验（默认 full 档，有效缓存直接复用），写入参考快照 reference/results.json",
     )
-    ref.add_argument("--out", type=Path, default=reference.REFERENCE)
+    ref.add_argument(
+        "--out", type=Path, default=None, help="默认 reference/results.json（或 PERFLAB_REFERENCE）"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             _run(book.start(args.profile, refresh=args.refresh), args.ids, args.out)
         elif args.command == "reference":
             # 参考快照固定用 full 档（不看 PERFLAB_PROFILE）；--profile 仅供测试改用 quick
-            _reference(args.profile or "full", args.out)
+            _reference(args.profile or "full", args.out or reference.reference_path())
         else:
             session = book.start(args.profile, refresh=True)
             session.measure_all()

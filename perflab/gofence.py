@@ -18,9 +18,9 @@ from pathlib import Path
 
 from markdown_exec import ExecutionError, base_format
 
-from perflab import env, files, paths, toolchain
+from perflab import env, files, paths, settings, toolchain
+from perflab.errors import PerflabError
 
-DEFAULT_TIMEOUT = 60.0
 GO_MOD = "module gofence\n\ngo 1.24\n"
 TAIL_LINES = 30
 
@@ -49,14 +49,10 @@ def _message(cause: str, detail: str = "") -> str:
 
 
 def _timeout() -> float:
-    raw = os.environ.get("PERFLAB_GO_FENCE_TIMEOUT", "")
     try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ExecutionError(f"PERFLAB_GO_FENCE_TIMEOUT must be a positive number, got {raw!r}")
-    return value
+        return settings.go_fence_timeout()
+    except PerflabError as exc:
+        raise ExecutionError(str(exc)) from None
 
 
 def _run_cached(code: str, returncode: int) -> str:

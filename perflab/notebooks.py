@@ -20,7 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from perflab import env, files, paths, registry
+from perflab import env, files, paths, settings
 from perflab.errors import PerflabError
 
 CELL_TIMEOUT_S = 120
@@ -61,7 +61,7 @@ def execute(notebook: Path, target: Path) -> None:
         resources={"metadata": {"path": str(notebook.parent)}},
     )
     try:
-        client.execute(env={**os.environ, "PERFLAB_ROOT": str(paths.ROOT)})
+        client.execute(env={**os.environ, settings.ROOT_VARIABLE: str(paths.ROOT)})
     except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
         # RuntimeError：内核没能启动或不响应
         last = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
@@ -74,7 +74,7 @@ def executed(notebook: Path, profile: str, report=lambda line: None) -> Path:
     """Path of the executed copy of `notebook` (same file name), running it only when needed."""
     target = paths.cache_dir() / "notebooks" / cache_key(notebook, profile) / notebook.name
     name = paths.relative(notebook)
-    if target.is_file() and not registry.refresh_requested():
+    if target.is_file() and not settings.refresh():
         report(f"[perflab] 笔记本 {name}：缓存有效，未重新执行")
         return target
     started = time.perf_counter()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from perflab import settings
+
+ROOT = settings.ROOT
 
 
 def cache_dir() -> Path:
     """On-disk cache of results and builds; PERFLAB_CACHE_DIR moves it (tests use a temp dir)."""
-    return Path(os.environ.get("PERFLAB_CACHE_DIR") or ROOT / ".perflab-cache")
+    return settings.cache_dir()
 
 
 def registry_files() -> list[Path]:
@@ -18,7 +19,7 @@ def registry_files() -> list[Path]:
 
     PERFLAB_REGISTRY may name a single file or a folder; tests point it at a temp book.
     """
-    source = Path(os.environ.get("PERFLAB_REGISTRY") or ROOT / "registry")
+    source = settings.registry_source()
     return sorted(source.glob("*.toml")) if source.is_dir() else [source]
 
 

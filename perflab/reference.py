@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from perflab import files, paths
+from perflab import files, paths, settings
 from perflab.document import SCHEMA, SCHEMA_VERSION
 from perflab.errors import PerflabError
 from perflab.results import run_label
 from perflab.units import fmt
 
-REFERENCE = paths.ROOT / "reference" / "results.json"
 # 对比只读各指标的中位数、区间与单位：这些字段从版本 1 起没有变，旧快照照样能比
 COMPARABLE_VERSIONS = (1, SCHEMA_VERSION)
 
@@ -35,7 +33,7 @@ ONLY_CURRENT = "仅本次构建有"
 
 
 def reference_path() -> Path:
-    return Path(os.environ.get("PERFLAB_REFERENCE") or REFERENCE)
+    return settings.reference_path()
 
 
 def _number(value: object) -> bool:

