@@ -71,14 +71,17 @@ def _file_for(exp_id: str, profile: str) -> Path:
     return paths.cache_dir() / "results" / profile / f"{exp_id}.json"
 
 
-def load(exp: Experiment, profile: str) -> tuple[Result | None, str]:
-    """(result, why-not) — the cached result if its key matches, else None and the reason."""
+def load(exp: Experiment, profile: str, key: str | None = None) -> tuple[Result | None, str]:
+    """(result, why-not) — the cached result if its key matches, else None and the reason.
+
+    key: the key computed before measuring (measure.obtain); computed here when not given.
+    """
     path = _file_for(exp.id, profile)
     if not path.exists():
         return None, "not measured yet"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("key") != cache_key(exp, profile):
+        if data.get("key") != (key or cache_key(exp, profile)):
             return None, "sources, inputs or toolchain changed"
         result = Result.from_dict(data["result"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -87,6 +90,7 @@ def load(exp: Experiment, profile: str) -> tuple[Result | None, str]:
     return result, ""
 
 
-def store(exp: Experiment, profile: str, result: Result) -> None:
+def store(exp: Experiment, profile: str, result: Result, key: str | None = None) -> None:
+    """Store a result under `key`: the key of the sources as they were when measuring began."""
     path = _file_for(exp.id, profile)
-    files.write_json(path, {"key": cache_key(exp, profile), "result": result.to_dict()})
+    files.write_json(path, {"key": key or cache_key(exp, profile), "result": result.to_dict()})

@@ -215,3 +215,24 @@ def test_run_label_from_the_registry_names_its_metrics(tmp_book: TmpBook):
     )
     again = obtain()
     assert again.from_cache and again.metric("python.t_s").run_label == "改过的名字"
+
+
+def test_an_example_edited_while_it_is_measured_is_measured_again(tmp_book: TmpBook):
+    # 示例在测量途中被改了（读者在 make serve 时编辑）：结果存在开始测量时的源码的键下，
+    # 下一次构建发现源码变了，重新测量，而不是把旧代码测出的数字记在新代码名下
+    edits = tmp_book.write_example(
+        "edits.py",
+        """
+        import json, sys, pathlib
+        pathlib.Path(sys.argv[1]).open("a").write("x")
+        me = pathlib.Path(__file__)
+        me.write_text(me.read_text() + "# 测量途中的一次编辑\\n")
+        print(json.dumps({"metrics": {"t_s": {"label": "耗时", "unit": "s", "values": [0.5]}}}))
+        """,
+    )
+    tmp_book.write_registry(example=edits.name)
+    obtain()
+    runs_after_first = tmp_book.runs()
+    again = obtain()
+    assert not again.from_cache
+    assert tmp_book.runs() > runs_after_first
