@@ -1,4 +1,4 @@
-"""MkDocs hook: registers the ```go fence (perflab.gofence) with markdown-exec at import time."""
+"""MkDocs hook: registers the ```go fence (perflab.site.gofence) with markdown-exec."""
 
 from __future__ import annotations
 
@@ -11,6 +11,6 @@ if ROOT not in sys.path:
 
 import markdown_exec  # noqa: E402
 
-from perflab.gofence import format_go  # noqa: E402
+from perflab.site.gofence import format_go  # noqa: E402
 
 markdown_exec.formatters["go"] = format_go

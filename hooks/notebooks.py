@@ -55,8 +55,9 @@ def on_files(files, config, **kwargs):
     """Hand mkdocs-jupyter the executed copy of each notebook (engine cache rules apply)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from perflab import notebooks, settings
+    from perflab import settings
     from perflab.errors import PerflabError
+    from perflab.site import notebooks
 
     def report(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

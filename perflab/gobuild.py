@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 from perflab import files, paths, toolchain
 from perflab.errors import PerflabError
-from perflab.runner import tail
+from perflab.runner import run_group, tail
 
 
 def module_root(package: Path) -> Path:
@@ -44,14 +43,9 @@ def build(package: Path, label: str) -> Path:
         return binary
     rel = "./" + str(package.relative_to(root))
     with files.replacing(binary) as tmp:
-        proc = subprocess.run(
-            [go, "build", "-o", str(tmp), rel],
-            cwd=root,
-            env=toolchain.go_env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
+        done = run_group(
+            [go, "build", "-o", str(tmp), rel], timeout_s=600, cwd=root, env=toolchain.go_env()
         )
-        if proc.returncode != 0:
-            raise PerflabError(f"{label}: go build {rel} failed", detail=tail(proc.stderr))
+        if done.returncode != 0 or done.timed_out:
+            raise PerflabError(f"{label}: go build {rel} failed", detail=tail(done.stderr))
     return binary

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from perflab.errors import PerflabError
@@ -38,6 +39,63 @@ def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join("    " + line for line in kept)
 
 
+@dataclass(frozen=True)
+class Finished:
+    """How a process group ended: its exit status (negative: killed by that signal) and output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def run_group(
+    cmd: Sequence[str],
+    *,
+    timeout_s: float,
+    cpus: list[int] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Finished:
+    """Run cmd in a process group of its own and kill the whole group when it ends or times out.
+
+    Output goes to temp files, not pipes: a stray child still holding a pipe cannot keep us
+    waiting. Raises FileNotFoundError when cmd[0] does not exist; every other outcome is a
+    Finished (check returncode and timed_out).
+    """
+
+    def pin() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    timed_out = False
+    with (
+        tempfile.TemporaryFile("w+", errors="replace") as out,
+        tempfile.TemporaryFile("w+", errors="replace") as err,
+    ):
+        proc = subprocess.Popen(
+            list(cmd),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=env,
+            text=True,
+            process_group=0,
+            preexec_fn=pin if cpus else None,
+        )
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            kill_group(proc.pid)
+            proc.wait()
+        out.seek(0)
+        err.seek(0)
+        return Finished(proc.returncode, out.read(), err.read(), timed_out)
+
+
 def run_command(
     cmd: Sequence[str],
     *,
@@ -48,47 +106,20 @@ def run_command(
     env: dict[str, str] | None = None,
 ) -> str:
     """Run cmd and return its stdout; any failure is a one-line PerflabError naming `label`."""
-
-    def pin() -> None:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
-    # 输出写进临时文件而不是管道：示例留下的子进程即使还握着管道，也不会让我们一直等下去
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        try:
-            proc = subprocess.Popen(
-                list(cmd),
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                cwd=cwd,
-                env=env,
-                text=True,
-                process_group=0,
-                preexec_fn=pin if cpus else None,
-            )
-        except FileNotFoundError:
-            raise PerflabError(f"{label}: cannot start {cmd[0]!r}: not found") from None
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise PerflabError(
-                f"{label}: timed out after {timeout_s:g} s and was stopped"
-            ) from None
-        finally:
-            kill_group(proc.pid)
-            proc.wait()
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
+    try:
+        done = run_group(cmd, timeout_s=timeout_s, cpus=cpus, cwd=cwd, env=env)
+    except FileNotFoundError:
+        raise PerflabError(f"{label}: cannot start {cmd[0]!r}: not found") from None
+    if done.timed_out:
+        raise PerflabError(f"{label}: timed out after {timeout_s:g} s and was stopped")
+    if done.returncode != 0:
         how = (
-            f"killed by signal {-proc.returncode}"
-            if proc.returncode < 0
-            else f"exited with status {proc.returncode}"
+            f"killed by signal {-done.returncode}"
+            if done.returncode < 0
+            else f"exited with status {done.returncode}"
         )
-        raise PerflabError(f"{label}: example crashed ({how})", detail=tail(stderr))
-    return stdout
+        raise PerflabError(f"{label}: example crashed ({how})", detail=tail(done.stderr))
+    return done.stdout
 
 
 def parse_output(stdout: str, label: str) -> dict:

@@ -82,10 +82,11 @@ def test_reference_writes_a_snapshot_the_data_page_can_read(tmp_book: TmpBook, t
 
 
 def test_the_engine_and_its_cli_load_without_mkdocs():
-    # 引擎不依赖站点：命令行、导出、参照对比都不该把 MkDocs 拉进来
+    # 引擎不依赖站点：命令行、导出、参照对比都不该把 MkDocs 及其插件（perflab.site 的依赖）拉进来
     code = (
         "import sys, perflab.cli, perflab.export, perflab.reference, perflab.document; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mkdocs'))"
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('mkdocs', 'markdown_exec', 'nbclient', 'perflab.site')))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from markdown_exec import ExecutionError
 
-from perflab import gofence, toolchain
+from perflab import toolchain
+from perflab.site import gofence
 
 HELLO = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("你好, go fence") }\n'
 
@@ -148,7 +149,7 @@ def test_unexpected_failure_becomes_execution_error(monkeypatch: pytest.MonkeyPa
 
 def test_default_cache_location(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PERFLAB_CACHE_DIR")
-    repo = Path(gofence.__file__).resolve().parents[1]
+    repo = Path(gofence.__file__).resolve().parents[2]
     assert gofence.cache_dir() == repo / ".perflab-cache" / "gofence"
 
 

@@ -144,8 +144,8 @@ def test_a_failing_cell_fails_the_build(tmp_path: Path):
 
 def test_notebooks_follow_the_engine_cache_rules(tmp_path, monkeypatch):
     # 同一笔记本第二次直接用已执行的副本；失败的单元格让构建失败，并点名笔记本
-    from perflab import notebooks
     from perflab.errors import PerflabError
+    from perflab.site import notebooks
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("PERFLAB_REFRESH", raising=False)

@@ -9,16 +9,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from markdown_exec import ExecutionError, base_format
 
-from perflab import env, files, paths, settings, toolchain
+from perflab import env, files, paths, runner, settings, toolchain
 from perflab.errors import PerflabError
 
 GO_MOD = "module gofence\n\ngo 1.24\n"
@@ -101,35 +98,10 @@ def _build_and_run(go: str, code: str, returncode: int, timeout: float) -> str:
 def _go_run(
     argv: list[str], cwd: Path | None, env: dict[str, str], deadline: float, timeout: float
 ) -> tuple[int, str, str]:
-    """One step in its own process group; the whole group is killed on timeout or error."""
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        start_new_session=True,
+    """One step in its own process group (runner.run_group); a timeout is an ExecutionError."""
+    done = runner.run_group(
+        argv, timeout_s=max(deadline - time.monotonic(), 0.01), cwd=cwd, env=env
     )
-    try:
-        out, err = proc.communicate(timeout=max(deadline - time.monotonic(), 0.01))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        try:
-            _, err = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:  # a grandchild left its group and holds the pipes
-            err = ""
-        raise ExecutionError(_message(f"go fence: timed out after {timeout:g} s", err)) from None
-    finally:
-        _kill_group(proc)
-    return proc.returncode, out, err
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    if proc.returncode is None:
-        proc.wait()
+    if done.timed_out:
+        raise ExecutionError(_message(f"go fence: timed out after {timeout:g} s", done.stderr))
+    return done.returncode, done.stdout, done.stderr
