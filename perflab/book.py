@@ -136,7 +136,7 @@ def claims_summary() -> str:
 
 def environment() -> str:
     """The environment of this build, as a two-column table."""
-    return render.environment_table(env.capture(current().profile, ["pyperf", "psutil"]))
+    return render.environment_table(env.capture(current().profile))
 
 
 def experiments_table() -> str:
