@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from perflab import registry
+from perflab import paths, registry
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
 from perflab.stats import CONFIDENCE, Summary
@@ -270,7 +270,7 @@ def _sweep(raw: dict, claim_id: str) -> Sweep:
     return Sweep(raw["condition"], raw.get("unit", ""), at, metrics, log, at_metrics)
 
 
-REQUIRED = ("id", "page", "claim", "quoted", "source", "experiment", "condition", "rule")
+REQUIRED = ("id", "claim", "quoted", "source", "experiment", "condition", "rule")
 
 
 def load() -> list[Claim]:
@@ -290,7 +290,7 @@ def load() -> list[Claim]:
         claims.append(
             Claim(
                 id=raw["id"],
-                page=raw["page"],
+                page=paths.page_of(raw, path, f"claim {raw['id']}"),
                 claim=raw["claim"],
                 quoted=raw["quoted"],
                 source=raw["source"],

@@ -1,7 +1,8 @@
-"""The experiment registry (registry/*.toml): id → example code, inputs per profile, repeats, page.
+"""The experiment registry (registry/CHAPTER/PAGE.toml): id → example code, inputs, repeats.
 
 The registry is data, not code: a contributor adds an experiment by adding a table to the
-page's file in registry/ (claims that it measures sit beside it, see claims.py).
+page's file in registry/ — registry/ch2/gc.toml belongs to docs/ch2/gc.md — and the claims it
+measures sit beside it (see claims.py).
 PERFLAB_REGISTRY points the engine at another registry (tests use this).
 """
 
@@ -191,7 +192,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
     return Experiment(
         id=exp_id,
         title=raw.get("title", exp_id),
-        page=raw.get("page", ""),
+        page=paths.page_of(raw, source, f"experiment {exp_id}"),
         runs=runs,
         repeats=_per_profile(raw.get("repeats"), "repeats", exp_id),
         warmup=raw.get("warmup", {}),

@@ -133,8 +133,8 @@ def test_fixed_handler_allocates_less(built_site: Path):
 
 
 def test_gc_relations(built_site: Path):
-    exp = experiment(built_site, "ch1.gc")
-    m = measured(built_site, "ch1.gc")
+    exp = experiment(built_site, "ch1.gc.pauses")
+    m = measured(built_site, "ch1.gc.pauses")
     # 完整回收遍历整个堆，它最长的一次不会短于一次年轻代回收的中位数
     assert m["python.on_gen2_pause_max_s"] >= m["python.on_gen0_pause_p50_s"]
     # 关闭 GC 时一次回收也没有，环状垃圾一直积压

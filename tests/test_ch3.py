@@ -28,9 +28,9 @@ def test_python_example_shape_and_cleanup(kind):
 
 def test_go_example_shape_and_cleanup(tmp_path):
     go = shutil.which("go") or "/usr/local/go/bin/go"
-    binary = tmp_path / "spawn"
+    binary = tmp_path / "concurrency"
     subprocess.run(
-        [go, "build", "-o", str(binary), "./ch3/spawn"],
+        [go, "build", "-o", str(binary), "./ch3/concurrency"],
         cwd=ROOT / "go-examples",
         check=True,
         timeout=120,

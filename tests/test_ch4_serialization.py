@@ -128,7 +128,7 @@ ROUNDS = 3
 @pytest.fixture(scope="module")
 def small_output() -> dict:
     """示例在缩小的载荷上跑一遍，带 Go：六档都在，每档大小是上一档的约 4 倍。"""
-    binary = gobuild.build(ROOT / "go-examples/ch4/serialize", "test ch4.serialization")
+    binary = gobuild.build(ROOT / "go-examples/ch4/serialization", "test ch4.serialization")
     return run_example(
         EXAMPLE,
         "--scale",

@@ -4,7 +4,7 @@
 // 每次得到一个“每次操作的秒数”。Python 示例每轮调用一次（--count 1，--offset 为轮次），
 // 好让 Go 与 Python 的取样按轮配对。标准输出只有一个 JSON 对象。
 //
-// 单独运行：go run ./ch4/serialize（不给 --file 时用内置的一小段样例载荷）
+// 单独运行：go run ./ch4/serialization（不给 --file 时用内置的一小段样例载荷）
 package main
 
 import (

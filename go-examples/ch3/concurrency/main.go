@@ -1,4 +1,4 @@
-// spawn 是第三章 3.1 的 Go 部分：启动 N 个阻塞在通道上的 goroutine，
+// concurrency 是第三章 3.1 的 Go 部分：启动 N 个阻塞在通道上的 goroutine，
 // 量启动耗时与每个 goroutine 占的内存；再让两个 goroutine 经无缓冲通道乒乓，量一次切换的代价。
 // 每个 N 在一个新的子进程里测（本程序重新执行自己），基线不受上一个 N 留下的内存影响。
 package main
