@@ -309,7 +309,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="本进程内的取样轮数")
     parser.add_argument("--min-time", type=float, default=0.01, help="每次取样至少持续的秒数")
     parser.add_argument("--gzip-sizes", default="64k,1m", help="做 gzip 对比的载荷")
-    parser.add_argument("--go-binary", help="go-examples/ch4/serialization 编译出的程序；不给则跳过 Go")
+    parser.add_argument(
+        "--go-binary", help="go-examples/ch4/serialization 编译出的程序；不给则跳过 Go"
+    )
     args = parser.parse_args()
 
     sizes = [s for s in args.sizes.split(",") if s]
