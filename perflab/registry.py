@@ -53,10 +53,16 @@ class Reference:
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar chart of `metrics`, or (kind "line") one line per series over the x values.
+    """A bar chart of `metrics`, or one of the kinds below, each with one entry per series.
 
-    A line chart may draw quoted figures as horizontal `references` (a boundary map: where
-    the measured curve crosses the claim) and use a log y axis (`y_scale = "log"`).
+    - "line": one line per series over the x values; quoted figures as horizontal
+      `references` (a boundary map) and a log y axis (`y_scale = "log"`). Numeric x values
+      with `x_scale = "log"` (and `x_labels` naming them) put x on a log axis.
+    - "percentiles": one metric per percentile in `percentiles` (x_values), on the
+      HdrHistogram axis x = 1/(1-q).
+    - "grouped": vertical bars, one group per x value, one bar per series.
+    - "timeseries": each series names a `key` in the result's series, a dict with "t"
+      (seconds), "values", "unit" and optional "events" ([seconds, label] pairs).
     """
 
     title: str
@@ -67,6 +73,8 @@ class Chart:
     series: tuple[tuple[str, tuple[str, ...]], ...] = ()
     references: tuple[Reference, ...] = ()
     y_log: bool = False
+    x_values: tuple[float, ...] = ()
+    x_log: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,28 +122,67 @@ def _per_profile(raw: object, what: str, exp_id: str) -> dict:
     return raw
 
 
+CHART_KINDS = ("bar", "line", "percentiles", "grouped", "timeseries")
+
+
+def _scale(raw: dict, axis: str, exp_id: str) -> bool:
+    scale = raw.get(f"{axis}_scale", "linear")
+    if scale not in ("linear", "log"):
+        raise PerflabError(
+            f"experiment {exp_id}: chart {axis}_scale {scale!r} is not linear or log"
+        )
+    return scale == "log"
+
+
 def _chart(raw: dict, exp_id: str) -> Chart:
     kind = raw.get("kind", "bar")
+    title = raw.get("title")
     if kind == "bar":
-        return Chart(raw["title"], list(raw["metrics"]))
-    if kind != "line":
-        raise PerflabError(f"experiment {exp_id}: chart kind {kind!r} is not bar or line")
-    x = tuple(str(v) for v in raw.get("x", []))
-    series = tuple((s["label"], tuple(s["metrics"])) for s in raw.get("series", []))
-    if not x or not series or any(len(keys) != len(x) for _, keys in series):
+        return Chart(title, list(raw["metrics"]))
+    if kind not in CHART_KINDS:
         raise PerflabError(
-            f"experiment {exp_id}: line chart {raw.get('title')!r} needs x values and, "
-            "for every series, one metric per x value"
+            f"experiment {exp_id}: chart kind {kind!r} is not one of {', '.join(CHART_KINDS)}"
         )
-    metrics = [key for _, keys in series for key in keys]
     references = tuple(
         Reference(float(r["value"]), str(r["label"])) for r in raw.get("reference", [])
     )
-    y_scale = raw.get("y_scale", "linear")
-    if y_scale not in ("linear", "log"):
-        raise PerflabError(f"experiment {exp_id}: chart y_scale {y_scale!r} is not linear or log")
+    y_log = _scale(raw, "y", exp_id)
+    if kind == "timeseries":
+        series = tuple((s["label"], (s["key"],)) for s in raw.get("series", []) if "key" in s)
+        if not series or len(series) != len(raw.get("series", [])):
+            raise PerflabError(
+                f"experiment {exp_id}: time-series chart {title!r} needs series, each with "
+                "a label and the key of a series the example reports"
+            )
+        return Chart(title, [], kind, (), raw.get("x_title", ""), series, references, y_log)
+    x_values: tuple[float, ...] = ()
+    if kind == "percentiles":
+        x_values = tuple(float(q) for q in raw.get("percentiles", []))
+        if any(not 0 <= q < 100 for q in x_values):
+            raise PerflabError(f"experiment {exp_id}: chart {title!r}: percentiles lie in [0, 100)")
+        x = tuple(f"p{q:g}" for q in x_values)
+    else:
+        x = tuple(str(v) for v in raw.get("x", []))
+    x_log = _scale(raw, "x", exp_id)
+    if x_log:
+        if kind != "line" or not all(isinstance(v, int | float) for v in raw.get("x", [])):
+            raise PerflabError(
+                f'experiment {exp_id}: chart {title!r}: x_scale = "log" needs a line chart '
+                "with numeric x values"
+            )
+        x_values = tuple(float(v) for v in raw["x"])
+        x = tuple(str(v) for v in raw.get("x_labels", x))
+        if len(x) != len(x_values):
+            raise PerflabError(f"experiment {exp_id}: chart {title!r}: one x label per x value")
+    series = tuple((s["label"], tuple(s["metrics"])) for s in raw.get("series", []))
+    if not x or not series or any(len(keys) != len(x) for _, keys in series):
+        raise PerflabError(
+            f"experiment {exp_id}: {kind} chart {title!r} needs x values and, "
+            "for every series, one metric per x value"
+        )
+    metrics = [key for _, keys in series for key in keys]
     return Chart(
-        raw["title"], metrics, kind, x, raw.get("x_title", ""), series, references, y_scale == "log"
+        title, metrics, kind, x, raw.get("x_title", ""), series, references, y_log, x_values, x_log
     )
 
 

@@ -8,6 +8,7 @@ from html import escape
 
 from perflab import charts, verdict_text
 from perflab.claims import VERDICT_LABELS, Claim, Judgement
+from perflab.errors import PerflabError
 from perflab.registry import Chart
 from perflab.results import Metric, Result
 from perflab.units import fmt
@@ -38,28 +39,82 @@ def table(result: Result, keys: list[str] | None = None) -> str:
     return "\n".join([head, *(metric_row(m) for m in metrics)])
 
 
+def _series_of(result: Result, key: str) -> dict:
+    try:
+        data = result.series[key]
+    except KeyError:
+        known = ", ".join(result.series) or "none"
+        raise PerflabError(
+            f"experiment {result.experiment} reported no series {key!r} (it has: {known})"
+        ) from None
+    if not isinstance(data, dict) or not {"t", "values", "unit"} <= set(data):
+        raise PerflabError(
+            f"experiment {result.experiment}: series {key!r} needs t, values and unit"
+        )
+    return data
+
+
+def _timeseries(result: Result, c: Chart) -> str:
+    picked = [(label, _series_of(result, keys[0])) for label, keys in c.series]
+    units = {d["unit"] for _, d in picked}
+    if len(units) != 1:
+        raise PerflabError(f"chart {c.title!r} mixes units {sorted(units)}")
+    events = sorted({(float(t), str(label)) for _, d in picked for t, label in d.get("events", [])})
+    return charts.timeseries_chart(
+        c.title,
+        [(label, d["t"], d["values"]) for label, d in picked],
+        units.pop(),
+        c.x_title or "时间（秒）",
+        [(r.value, r.label) for r in c.references],
+        events,
+        c.y_log,
+    )
+
+
 def chart_html(result: Result, specs: list[Chart]) -> str:
     """The charts the registry declares for this experiment, as inline SVG.
 
-    Bars of skipped optional runs are left out; a chart with no bar left is not drawn.
+    Bars and series of skipped optional runs are left out; a chart with nothing left is not
+    drawn. Each chart is cached with its data (charts.py), so a rebuild draws nothing.
     """
     drawn = []
     for c in specs:
-        if c.kind == "line":
-            series = [
-                (label, [result.metric(k) for k in keys])
-                for label, keys in c.series
-                if not any(result.skipped(k) for k in keys)
-            ]
-            if series:
-                references = [(r.value, r.label) for r in c.references]
-                drawn.append(
-                    charts.line_chart(c.title, list(c.x), series, c.x_title, references, c.y_log)
-                )
+        references = [(r.value, r.label) for r in c.references]
+        if c.kind == "timeseries":
+            drawn.append(_timeseries(result, c))
             continue
-        metrics = [result.metric(k) for k in c.metrics if not result.skipped(k)]
-        if metrics:
-            drawn.append(charts.bar_chart(c.title, metrics))
+        if c.kind == "bar":
+            metrics = [result.metric(k) for k in c.metrics if not result.skipped(k)]
+            if metrics:
+                drawn.append(charts.bar_chart(c.title, metrics))
+            continue
+        series = [
+            (label, [result.metric(k) for k in keys])
+            for label, keys in c.series
+            if not any(result.skipped(k) for k in keys)
+        ]
+        if not series:
+            continue
+        if c.kind == "line":
+            drawn.append(
+                charts.line_chart(
+                    c.title,
+                    list(c.x),
+                    series,
+                    c.x_title,
+                    references,
+                    c.y_log,
+                    x_values=list(c.x_values) if c.x_values else None,
+                    x_log=c.x_log,
+                )
+            )
+        elif c.kind == "percentiles":
+            points = [(label, list(zip(c.x_values, ms, strict=True))) for label, ms in series]
+            drawn.append(charts.percentile_chart(c.title, points, None, references, c.y_log))
+        elif c.kind == "grouped":
+            drawn.append(
+                charts.grouped_bar_chart(c.title, list(c.x), series, c.x_title, references)
+            )
     return "\n".join(drawn)
 
 

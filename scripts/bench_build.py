@@ -1,5 +1,6 @@
 """How much does measuring cost a rebuild? Times a cached rebuild against the same pages with
-execution turned off (exec blocks shown as plain code, no perflab hook). Prints medians.
+execution turned off (exec blocks shown as plain code, no perflab hook). Prints medians, and
+the largest built page (inline SVG charts are most of a page's weight).
 
     .venv/bin/python scripts/bench_build.py [--runs 3]
 """
@@ -71,12 +72,15 @@ def main() -> None:
             build(ROOT / "mkdocs.yml", tmp / "warm")  # 先保证缓存是热的
             cached = [build(ROOT / "mkdocs.yml", tmp / f"c{i}") for i in range(args.runs)]
             noexec = [build(plain, tmp / f"p{i}") for i in range(args.runs)]
+            largest = max((tmp / "c0").rglob("*.html"), key=lambda f: f.stat().st_size)
+            page = (largest.relative_to(tmp / "c0").as_posix(), largest.stat().st_size)
         finally:
             plain.unlink()
     c, p = statistics.median(cached), statistics.median(noexec)
     print(f"cached rebuild       median {c:.2f} s  {[round(x, 2) for x in cached]}")
     print(f"execution turned off median {p:.2f} s  {[round(x, 2) for x in noexec]}")
     print(f"ratio {c / p:.2f}×")
+    print(f"largest page {page[0]}: {page[1]:,} bytes")
 
 
 if __name__ == "__main__":
