@@ -51,10 +51,12 @@ def conn_rates() -> str:
 
 def conn_main_thread() -> str:
     """全部线程的切换合计与只读主线程计数的对照（10,000 个连接、每连接每秒 1 条）。"""
-    w = _threads()["per_level"]["10k"]["by_rate"]["r1"]
+    level = _threads()["per_level"]["10k"]
+    w = level["by_rate"]["r1"]
     return (
         "为什么必须把所有线程加起来：在最后一次重复里，每连接一个线程的服务器"
-        f"在 10,000 个连接、每连接每秒 1 条消息时有 {w['threads']:,} 个线程，"
+        f"在 {level['connections']:,} 个连接、每连接每秒 {w['rate_shown']} 条消息时"
+        f"有 {w['threads']:,} 个线程，"
         f"每秒切换合计 {w['switches_per_s']:,.0f} 次；"
         "只读 `/proc/PID/status`（那是主线程一个人的计数）得到的却是"
         f"每秒 {w['main_thread_switches_per_s']:,.0f} 次——主线程一直阻塞在 `accept` 上，几乎不动。"

@@ -56,7 +56,8 @@ def hook() -> str:
     with_hook = book.value(EXP, f"python.json_vs_ujson_encode_{SIZE}")
     without_hook = book.value(EXP, f"python.json_vs_ujson_encode_no_hook_{SIZE}")
     sentence = (
-        f"约 64 KB 那一档里有 {size['datetimes']} 个 `datetime`（{size['orders']} 条订单），"
+        f"{_sizes()[SIZE]} 那一档里有 {size['datetimes']} 个 `datetime`"
+        f"（{size['orders']} 条订单），"
         "每编码一次就调用这么多次钩子。"
         f"在这一档上，json ÷ ujson 的耗时之比带钩子是 {with_hook}，"
         f"时间事先已是字符串、不调钩子时是 {without_hook}。"
