@@ -19,6 +19,9 @@ from perflab.errors import PerflabError  # noqa: E402
 
 
 def on_pre_build(config, **kwargs) -> None:
+    # mkdocs serve 在同一个进程里重建：丢掉已导入的页面模块，改过的 pages/*.py 下次重建即生效
+    for name in [m for m in sys.modules if m == "pages" or m.startswith("pages.")]:
+        del sys.modules[name]
     try:
         reference.load()  # 参照快照坏了就在测量前一行报错，而不是在页面渲染时
         session = book.start()

@@ -84,7 +84,7 @@ def test_claim_renders_with_computed_verdict(tmp_book: TmpBook):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[[claim]]\nid = "x"\n', "missing page"),
+        ('[[claim]]\nid = "x"\n', "missing claim, quoted"),
         (CLAIM.replace('kind = "approx"', 'kind = "roughly"'), "rule kind 'roughly'"),
         (CLAIM.replace("value = 1.0, tolerance = 0.1", "value = 1.0"), "needs tolerance"),
         (CLAIM.replace(', why = "测试用的宽度"', ""), "needs why"),

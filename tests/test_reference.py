@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import TmpBook
 
-from perflab import book, reference
+from perflab import book, paths, reference
 from perflab.errors import PerflabError
 
 
@@ -164,7 +164,7 @@ def test_written_snapshot_loads_and_matches_itself(tmp_book: TmpBook):
 
 
 def test_the_committed_snapshot_is_a_valid_full_profile_run():
-    doc = reference.load(reference.REFERENCE)
+    doc = reference.load(paths.ROOT / "reference" / "results.json")
     assert doc is not None, "reference/results.json is missing: run `make reference`"
     assert doc["profile"] == "full"
     assert all(e["profile"] == "full" for e in doc["experiments"])

@@ -107,7 +107,7 @@ def test_results_are_exported_as_json_and_csv(built_site: Path):
             at = claim["sweep"]["at"]
             assert all(at[0] <= b["at"] <= at[-1] for b in claim["boundaries"])
     csv_lines = (built_site / "data/results.csv").read_text(encoding="utf-8").splitlines()
-    assert csv_lines[0].startswith("experiment,run,metric")
+    assert csv_lines[0].startswith("experiment,run,run_label,metric")
     assert len(csv_lines) - 1 == sum(len(e["metrics"]) for e in doc["experiments"])
 
 
