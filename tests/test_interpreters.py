@@ -263,3 +263,20 @@ path = "{example}"
     assert info["version"] == target.version
     assert info["no_user_site"] == 1  # 以 -E -s 运行
     assert result.environment["interpreters"]["other"]["version"] == target.version
+
+
+def test_a_probe_is_remembered_across_builds_until_the_interpreter_changes(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # 每次构建都启动五个解释器要 0.3 s：答案记在磁盘上，解释器文件变了（mtime）才重新探测
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(fake_env / "cache"))
+    runs = fake_env / "runs.txt"
+    python = fake_python(fake_env / "bin" / "python3.12", "3.12.1")
+    python.write_text(python.read_text().replace("#!/bin/sh\n", f"#!/bin/sh\necho x >> {runs}\n"))
+    assert interpreters.probe(python).version == "3.12.1"
+    interpreters._probe_cached.cache_clear()  # 像一次新的构建进程
+    assert interpreters.probe(python).version == "3.12.1"
+    assert runs.read_text().count("x") == 1
+    os.utime(python, ns=(0, python.stat().st_mtime_ns + 10**9))
+    assert interpreters.probe(python).version == "3.12.1"
+    assert runs.read_text().count("x") == 2
