@@ -31,6 +31,7 @@ def on_pre_build(config, **kwargs) -> None:
             file=sys.stderr,
             flush=True,
         )
+        session.chart_slots = {}
         session.measure_all()
     except PerflabError as exc:
         raise PluginError(f"perflab: {exc}") from None
@@ -39,6 +40,13 @@ def on_pre_build(config, **kwargs) -> None:
 def on_page_markdown(markdown, page, **kwargs):
     book.current().page = page.file.src_uri
     return markdown
+
+
+def on_post_page(output, page, **kwargs):
+    try:
+        return book.fill_chart_slots(output)
+    except PerflabError as exc:
+        raise PluginError(f"perflab: {page.file.src_uri}: {exc}") from None
 
 
 def on_post_build(config, **kwargs) -> None:

@@ -7,6 +7,8 @@ Python), the same calls measure lazily, using the cache.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sys
 import time
 
@@ -30,6 +32,8 @@ class Book:
         claims_mod.check_references(self.claims, set(self.experiments))
         self.results: dict[str, Result] = {}
         self._document: dict | None = None
+        # 站点构建时图表先留一个占位，页面渲染完再换成 SVG（见 chart_block）；None = 直接内联
+        self.chart_slots: dict[str, str] | None = None
         # 正在渲染的页面（由 MkDocs 钩子设置）：exec 输出里的链接要相对它来写
         self.page = "index.md"
 
@@ -69,6 +73,20 @@ class Book:
             )
         return claims_mod.judge(claim, result)
 
+    def chart_block(self, exp_id: str) -> str:
+        """The experiment's charts as HTML, or, while a site is built, a placeholder for them.
+
+        During a build the SVG is put in only after the page is rendered (hooks: on_post_page),
+        so neither Markdown nor the search indexer parses thousands of SVG elements; charts
+        carry no words worth searching. CHART_SLOT is the placeholder's shape.
+        """
+        html = render.chart_html(self.result(exp_id), self.experiments[exp_id].charts)
+        if self.chart_slots is None or not html:
+            return html
+        key = hashlib.sha256(html.encode()).hexdigest()[:16]
+        self.chart_slots[key] = html
+        return CHART_SLOT.format(key=key)
+
     def document(self) -> dict:
         """The results document of this build (built once: the exported files and the data
         page's comparison read the same one)."""
@@ -85,6 +103,24 @@ class Book:
             if (experiment is None or c.experiment == experiment)
             and (page is None or c.page == page)
         ]
+
+
+CHART_SLOT = '<div class="perflab-chart-slot" data-chart="{key}"></div>'
+CHART_SLOT_PATTERN = re.compile(
+    r'<div class="perflab-chart-slot" data-chart="([0-9a-f]{16})"></div>'
+)
+
+
+def fill_chart_slots(html: str) -> str:
+    """Put the charts into a rendered page; a placeholder with no chart is a PerflabError."""
+    slots = current().chart_slots or {}
+
+    def chart(match: re.Match) -> str:
+        if match.group(1) not in slots:
+            raise PerflabError(f"chart placeholder {match.group(1)} has no chart in this build")
+        return slots[match.group(1)]
+
+    return CHART_SLOT_PATTERN.sub(chart, html)
 
 
 _current: Book | None = None
@@ -113,8 +149,11 @@ def table(exp_id: str, keys: list[str] | None = None) -> str:
 
 
 def figure(exp_id: str) -> str:
+    """Table, charts and provenance of one experiment."""
     book = current()
-    return render.figure(book.result(exp_id), book.experiments[exp_id].charts)
+    r = book.result(exp_id)
+    parts = (render.table(r), book.chart_block(exp_id), render.provenance(r))
+    return "\n\n".join(x for x in parts if x)
 
 
 def claims(exp_id: str) -> str:
@@ -191,5 +230,4 @@ def info_table(exp_id: str, run: str, field_name: str, columns: list[tuple[str, 
 def charts(exp_id: str) -> str:
     """The experiment's charts and its provenance line, without the full table."""
     book = current()
-    r = book.result(exp_id)
-    return render.chart_html(r, book.experiments[exp_id].charts) + "\n\n" + render.provenance(r)
+    return book.chart_block(exp_id) + "\n\n" + render.provenance(book.result(exp_id))

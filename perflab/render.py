@@ -155,12 +155,6 @@ def provenance(result: Result) -> str:
     return f'<p class="perflab-provenance"><small>{escape(" · ".join(parts))}</small></p>'
 
 
-def figure(result: Result, specs: list[Chart]) -> str:
-    """Table, charts and provenance of one experiment, ready to print from a page."""
-    parts = (table(result), chart_html(result, specs), provenance(result))
-    return "\n\n".join(x for x in parts if x)
-
-
 def interpreters_table(result: Result) -> str:
     """Which interpreters the experiment's runs asked for, which were found, and which not."""
     rows = [

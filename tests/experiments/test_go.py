@@ -12,7 +12,7 @@ import pytest
 
 from perflab import toolchain
 
-GO_EXAMPLES = Path(__file__).resolve().parents[1] / "go-examples"
+GO_EXAMPLES = Path(__file__).resolve().parents[2] / "go-examples"
 
 
 def go(*args: str, cwd: Path = GO_EXAMPLES, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ import pytest
 from perflab import chart_cache, charts, registry, render
 from perflab.results import Metric, Result
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

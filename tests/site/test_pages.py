@@ -312,7 +312,7 @@ def public_functions() -> list[str]:
 def test_every_public_page_function_is_checked():
     unchecked = sorted(set(public_functions()) - set(MARKDOWN) - set(NUMBERS))
     stale = sorted((set(MARKDOWN) | set(NUMBERS)) - set(public_functions()))
-    assert not unchecked, f"page functions without a check in tests/test_pages.py: {unchecked}"
+    assert not unchecked, f"page functions without a check in tests/site/test_pages.py: {unchecked}"
     assert not stale, f"checks for page functions that no longer exist: {stale}"
 
 

@@ -1,6 +1,6 @@
 """Lean pages, checked on the built files: large assets exist once, shared by every page.
 
-The transferred bytes of each page are measured in the browser (tests/test_browser.py,
+The transferred bytes of each page are measured in the browser (tests/site/test_browser.py,
 written to test-output/page-weight.json); this checks the precondition for caching them:
 no page ships its own copy of a large asset, and no page inlines one.
 """

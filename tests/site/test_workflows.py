@@ -168,8 +168,8 @@ def test_pages_checks_links_anchors_and_hosts_of_the_site_it_publishes():
         i
         for i, run in enumerate(runs)
         if "pytest" in run
-        and "tests/test_links.py" in run
-        and "tests/test_site_hosts.py" in run
+        and "tests/site/test_links.py" in run
+        and "tests/site/test_site_hosts.py" in run
         and re.search(r"--site-dir[ =]site\b", run)
     ]
     assert checks, "the publishing build never runs the link check on site/"
