@@ -26,3 +26,15 @@ def test_runs_are_named_for_readers(run, label):
     from perflab.results import run_label
 
     assert run_label(run) == label
+
+
+def test_a_chart_placeholder_without_its_chart_fails_loudly(monkeypatch):
+    from perflab import book
+    from perflab.errors import PerflabError
+
+    session = book.start(profile="quick")
+    session.chart_slots = {"0123456789abcdef": "<svg>图</svg>"}
+    page = f"<p>前</p>{book.CHART_SLOT.format(key='0123456789abcdef')}<p>后</p>"
+    assert book.fill_chart_slots(page) == "<p>前</p><svg>图</svg><p>后</p>"
+    with pytest.raises(PerflabError, match="placeholder fedcba9876543210 has no chart"):
+        book.fill_chart_slots(book.CHART_SLOT.format(key="fedcba9876543210"))
