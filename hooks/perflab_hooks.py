@@ -14,8 +14,13 @@ if str(ROOT) not in sys.path:
 
 from mkdocs.exceptions import PluginError  # noqa: E402
 
-from perflab import book, export, reference  # noqa: E402
+from perflab import book, export, reference, runner  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
+
+
+def on_startup(command, **kwargs) -> None:
+    # mkdocs 被 TERM 结束时也要走完 finally：停掉正在测量的示例及其进程组
+    runner.stop_cleanly_on_sigterm()
 
 
 def on_pre_build(config, **kwargs) -> None:

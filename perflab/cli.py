@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from perflab import book, export, paths, reference, registry, render
+from perflab import book, export, paths, reference, registry, render, runner
 from perflab.errors import PerflabError
 
 
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="默认 reference/results.json（或 PERFLAB_REFERENCE）"
     )
     args = parser.parse_args(argv)
+    runner.stop_cleanly_on_sigterm()
     try:
         if args.command == "list":
             _list(book.start(args.profile))

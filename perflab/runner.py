@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,18 @@ def pick_cpus(count: int | None) -> list[int] | None:
     if count is None or count >= len(available):
         return None
     return available[: max(count, 1)]
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM end this process like Ctrl-C does: by an exception, so every `finally`
+    that stops an example's process group or a server still runs. Without it, a build killed
+    with TERM (a CI timeout, `kill PID`) leaves the groups it started running."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def kill_group(pgid: int) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from conftest import ROOT
 from engine_fixtures import TmpBook
+from processes import process_gone
 
 from perflab import reference
 
@@ -90,3 +93,32 @@ def test_the_engine_and_its_cli_load_without_mkdocs():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_terminated_run_stops_the_processes_its_example_started(tmp_book: TmpBook):
+    # 构建被 TERM 结束（CI 超时、kill PID）：示例和它留下的子进程也要一并停掉
+    tmp_book.write_example(
+        "stays.py",
+        """
+        import subprocess, sys, time, pathlib
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+        pathlib.Path(sys.argv[1]).with_name("child.pid").write_text(str(child.pid))
+        time.sleep(300)
+        """,
+    )
+    tmp_book.write_registry(example="stays.py", extra="120")
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "perflab", "run", "t.exp"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pid_file = tmp_book.root / "child.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    cli.send_signal(signal.SIGTERM)
+    assert cli.wait(timeout=30) == 128 + signal.SIGTERM
+    assert process_gone(child), "the example's child outlived a terminated build"
