@@ -182,4 +182,16 @@ if [[ "$MODE" == setup || "$MODE" == test || "$MODE" == lint ]]; then
     fi
 fi
 
+# ---------------------------------------------------------------- vegeta（4.2 的开环压测，固定到达速率）
+# 不是 Debian 包：从 Go 模块代理装固定版本到 .venv/bin；构建要实测，所以每种模式都装。
+VEGETA_VERSION="v12.13.0"
+vegeta_key="$VEGETA_VERSION-$(go_version)"
+if stamp_ok vegeta "$vegeta_key" && [[ -x "$VENV/bin/vegeta" ]]; then
+    say "vegeta $VEGETA_VERSION 无变化"
+else
+    say "安装 vegeta $VEGETA_VERSION（go install 到 .venv/bin）"
+    GOBIN="$VENV/bin" go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+    stamp_set vegeta "$vegeta_key"
+fi
+
 say "准备就绪"
