@@ -16,11 +16,14 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 
 from perflab import book, export, reference, runner  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
+from perflab.site import exec_cache  # noqa: E402
 
 
 def on_startup(command, **kwargs) -> None:
     # mkdocs 被 TERM 结束时也要走完 finally：停掉正在测量的示例及其进程组
     runner.stop_cleanly_on_sigterm()
+    # 代码块的输出与上次构建相同时，直接用上次转换好的 HTML
+    exec_cache.install()
 
 
 def on_pre_build(config, **kwargs) -> None:
