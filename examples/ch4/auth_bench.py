@@ -130,7 +130,7 @@ def sign(dep: Deployment, alg: str, payload: dict, key: object = None) -> str:
 
 # --8<-- [start:cases]
 def attack_cases(dep: Deployment) -> list[tuple[str, str, str | None]]:
-    """（编号, 说明, Authorization 头）：第一行是合法令牌，其余每一行都必须得到 401。"""
+    """（编号, 说明, 令牌；None 即不带 Authorization 头）：第一行合法，其余都必须得到 401。"""
     rs = dep.algorithm.startswith("RS")
     other_alg = "RS512" if rs else "HS512"  # 同一把密钥，换一个没配置的算法
     stranger = rsa_key() if rs else b"a-different-secret"  # 攻击者自己的密钥
@@ -146,7 +146,11 @@ def attack_cases(dep: Deployment) -> list[tuple[str, str, str | None]]:
         ),
         ("expired", "已过期（一小时前）", sign(dep, dep.algorithm, claims(-3600))),
         ("alg_none", "alg: none，不带签名", hand_signed("none", forged, None)),
-        ("other_alg", f"配置之外的算法（{other_alg}，密钥不变）", sign(dep, other_alg, claims())),
+        (
+            "other_alg",
+            "配置之外的算法（RS256 换成 RS512、HS256 换成 HS512，密钥不变）",
+            sign(dep, other_alg, claims()),
+        ),
         (
             "key_confusion",
             "密钥混淆：HS256，以 RSA 公钥为 HMAC 密钥",
