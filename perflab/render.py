@@ -200,13 +200,14 @@ def _measured(j: Judgement) -> str:
         p = j.points[0]
         s = p.metric.summary
         return (
-            f"{fmt(s.median, p.metric.unit)}（{p.metric.run_label} · {p.metric.label}，"
-            f"{_coverage(s)}）"
+            f"{escape(fmt(s.median, p.metric.unit))}（{escape(p.metric.run_label)} · "
+            f"{escape(p.metric.label)}，{_coverage(s)}）"
         )
     unit = j.claim.sweep.unit
     lines = [
-        f"{verdict_text.condition_value(p.at, unit)}："
-        f"{fmt(p.metric.summary.median, p.metric.unit)} {verdict_text.POINT_MARKS[p.verdict]}"
+        f'<span class="perflab-point">{escape(verdict_text.condition_value(p.at, unit))}：'
+        f"{escape(fmt(p.metric.summary.median, p.metric.unit))} "
+        f"{verdict_text.POINT_MARKS[p.verdict]}</span>"
         for p in j.points
     ]
     weakest = min((p.metric for p in j.points), key=lambda m: m.summary.confidence)
@@ -214,32 +215,49 @@ def _measured(j: Judgement) -> str:
     return "<br>".join(lines)
 
 
+CLAIM_COLUMNS = ("说法（引述）", "我们的实测", "判定", "判定条件与边界")
+
+
 def claim_rows(judgements: list[tuple[Judgement, Result]], *, link_from: str | None = None) -> str:
-    """Claim table; with link_from (the rendering page) each row links to the claim's page."""
-    head = "| 说法（引述） | 我们的实测 | 判定 | 判定条件与边界 | 判定规则 |"
-    sep = "|---|---|---|---|---|"
-    if link_from is not None:
-        head, sep = head + " 所在页面 |", sep + "---|"
-    rows = [head, sep]
-    for j, result in judgements:
+    """Claim table as HTML; with link_from (the rendering page) each row links to the claim's page.
+
+    The rule and the reason for its band fold away under the verdict. Each cell carries its
+    column's name (data-label), so on a phone the stylesheet can stack a row into a card.
+    """
+    head = "".join(f"<th>{c}</th>" for c in CLAIM_COLUMNS)
+    rows = []
+    for j, _result in judgements:
         claim = j.claim
         unit = j.points[0].metric.unit
-        rule = claim.rule.describe(lambda v, u=unit: fmt(v, u))
-        where = verdict_text.judged_under(j)
+        rule = escape(claim.rule.describe(lambda v, u=unit: fmt(v, u)))
+        where = escape(verdict_text.judged_under(j))
         region = verdict_text.holding_region(j)
         if region:
-            where += f"<br>**{region}**"
-        badge = (
+            where += f"<br><strong>{escape(region)}</strong>"
+        verdict = (
             f'<span class="perflab-verdict perflab-{j.verdict}">{VERDICT_LABELS[j.verdict]}</span>'
+            f'<details class="perflab-rule"><summary>规则</summary>{rule}；'
+            f"理由：{escape(claim.rule.why)}</details>"
         )
-        row = (
-            f"| {claim.quoted} | {_measured(j)} | {badge} "
-            f"| {where} | {rule}<br><small>理由：{claim.rule.why}</small> |"
-        )
+        quoted = escape(claim.quoted)
         if link_from is not None:
-            row += f" [{result.title}]({page_href(claim.page, link_from)}) |"
-        rows.append(row)
-    return "\n".join(rows)
+            href = escape(page_href(claim.page, link_from))
+            quoted += (
+                f'<br><small><a href="{href}">{escape(claim.page.removesuffix(".md"))}</a></small>'
+            )
+        cells = (quoted, _measured(j), verdict, where)
+        rows.append(
+            "<tr>"
+            + "".join(
+                f'<td data-label="{label}">{cell}</td>'
+                for label, cell in zip(CLAIM_COLUMNS, cells, strict=True)
+            )
+            + "</tr>"
+        )
+    return (
+        f'<table class="perflab-claims"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def claim_sources(claims: list[Claim]) -> str:
