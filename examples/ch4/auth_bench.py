@@ -4,9 +4,10 @@
 --server go       net/http + golang-jwt/jwt/v5（go-examples/ch4/auth，需 --go-binary）
 --server article  文章里的写法：密钥函数对任何算法都返回同一个字面量（go-examples/ch4/auth_article）
 
-密钥在运行时生成，和配置文件一起写进这台服务器自己的临时目录，结束时连同目录一起删掉；
-服务器只绑定 127.0.0.1 上的空闲端口，自成一个进程组，无论成败都整组停掉。
-服务器与 wrk 各占一半 CPU（至少两个 CPU 时）。只有状态 200、响应体与预期逐字节相同的响应才计入吞吐。
+服务器由 perflab.services 启动：密钥在运行时生成，和配置文件一起写进这台服务器自己的临时目录，
+结束时连同目录一起删掉；只绑定 127.0.0.1 上的空闲端口，自成一个进程组，无论成败都整组停掉；
+用合法令牌拿到正确的 200 才算就绪。服务器与 wrk 各占一半 CPU（至少两个 CPU 时）。
+压测前先核对响应（安全矩阵的第一行），压测时只有 2xx 且没超时的响应计入吞吐。
 标准输出只打印一个 JSON 对象，日志写到标准错误。
 """
 
@@ -20,15 +21,9 @@ import hmac
 import http.client
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
@@ -36,13 +31,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))  # 测量引擎 perflab 在仓库根目录
+
+from perflab import services  # noqa: E402
+from perflab.errors import PerflabError  # noqa: E402
+
 LOOPBACK = "127.0.0.1"
 PATH = "/api/profile"
 ISSUER, AUDIENCE = "perf-handbook-issuer", "perf-handbook-api"
 SUBJECT, SCOPE = "user-42", "profile:read"
 # 文章里写死在源码中的密钥：读过那篇文章（或这份复现）的人都知道它
 ARTICLE_LITERAL = b"my-secret-key"
-ERROR_SHARE_LIMIT = 0.01  # 错误占比超过 1% 时实验失败，不把失败当成吞吐
+CONFIG = "config.json"
 
 
 class BenchError(Exception):
@@ -59,7 +60,8 @@ class Deployment:
     algorithm: str  # 服务器配置的算法
     sign_key: object  # 签发合法令牌用的密钥
     public_pem: bytes  # 公开的 RSA 公钥（密钥混淆攻击拿它当 HMAC 密钥）
-    config_path: Path | None
+    # 写进服务器临时目录的文件（{dir} 由 perflab.services 换成那个目录）
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -72,23 +74,27 @@ def public_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def deploy(server: str, folder: Path) -> Deployment:
-    """生成密钥、写配置文件（RS256、公钥文件、签发者、受众）。"""
+def deploy(server: str) -> Deployment:
+    """生成密钥和配置文件（RS256、公钥文件、签发者、受众）；私钥只留在签发方手里。"""
     key = rsa_key()
     pem = public_pem(key)
     if server == "article":
         # 文章的写法没有配置：HS256，密钥是源码里的字面量
-        return Deployment("HS256", ARTICLE_LITERAL, pem, None)
-    (folder / "public.pem").write_bytes(pem)
+        return Deployment("HS256", ARTICLE_LITERAL, pem)
     config = {
         "algorithm": "RS256",
-        "public_key_file": str(folder / "public.pem"),
+        "public_key_file": "{dir}/public.pem",
         "issuer": ISSUER,
         "audience": AUDIENCE,
     }
-    path = folder / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return Deployment("RS256", key, pem, path)
+    return Deployment("RS256", key, pem, {"public.pem": pem.decode(), CONFIG: json.dumps(config)})
+
+
+def write_files(dep: Deployment, folder: Path) -> Path:
+    """把配置文件写进一个目录（测试直接加载 Flask 应用时用）；返回配置文件的路径。"""
+    for name, text in dep.files.items():
+        (folder / name).write_text(text.replace("{dir}", str(folder)), encoding="utf-8")
+    return folder / CONFIG
 
 
 # ---------------------------------------------------------------- 令牌与攻击清单
@@ -225,91 +231,39 @@ def check_matrix(rows: list[dict], server: str, must_reject: bool) -> None:
             )
 
 
-# ---------------------------------------------------------------- 服务器
+# ---------------------------------------------------------------- 服务器（perflab.services）
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def split_cpus() -> tuple[list[int] | None, list[int] | None]:
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None, None
-    half = len(cpus) // 2
-    return cpus[:half], cpus[half:]
-
-
-def server_command(args, dep: Deployment, port: int, cpus: list[int] | None) -> list[str]:
+def server_command(args, cpus: list[int] | None) -> tuple[list[str], dict[str, str]]:
+    """(命令行, 环境变量)：{port}、{dir} 由 perflab.services 换成空闲端口和服务器的临时目录。"""
+    config = "{dir}/" + CONFIG
     if args.server == "python":
         workers = args.workers or 2 * len(cpus or os.sched_getaffinity(0)) + 1
-        return [
+        cmd = [
             sys.executable, "-m", "gunicorn", "--worker-class", "sync",
-            "--workers", str(workers), "--bind", f"{LOOPBACK}:{port}",
-            "--chdir", str(HERE), "--log-level", "warning",
-            "--env", f"AUTH_CONFIG={dep.config_path}", "auth_server:create_app()",
+            "--workers", str(workers), "--bind", f"{services.LOOPBACK}:{{port}}",
+            "--chdir", str(HERE), "--log-level", "warning", "auth_server:create_app()",
         ]  # fmt: skip
+        return cmd, {"AUTH_CONFIG": config}
     if not args.go_binary:
         raise BenchError(f"--server {args.server} needs --go-binary (the built Go package)")
-    cmd = [args.go_binary, "-addr", f"{LOOPBACK}:{port}"]
-    return [*cmd, "-config", str(dep.config_path)] if args.server == "go" else cmd
+    cmd = [args.go_binary, "-addr", f"{services.LOOPBACK}:{{port}}"]
+    return ([*cmd, "-config", config] if args.server == "go" else cmd), {}
 
 
-@dataclass
-class Running:
-    port: int
-    pid: int
-    workers: int
+def ready_with(token: str):
+    """就绪检查：带合法令牌请求，得到 200、JSON 类型、正确的响应体才算就绪。"""
+    expect = services.Expect(
+        path=PATH, status=200, content_type="application/json", json_body=expected_body()
+    )
 
+    def check(svc: services.Service) -> str | None:
+        try:
+            return expect.problem(services.Answer(*request(svc.port, token)))
+        except (OSError, http.client.HTTPException) as exc:
+            return f"GET {PATH}: {exc}"
 
-@contextlib.contextmanager
-def serve(args, folder: Path, dep: Deployment, cpus) -> Iterator[Running]:
-    """启动服务器、用合法令牌确认它真的在服务；退出时整组停掉（TERM，等 3 秒，再 KILL）。"""
-    port = free_port()
-    cmd = server_command(args, dep, port, cpus)
-    err_path = folder / "server.stderr"
-    with open(err_path, "w") as err:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            process_group=0,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-        )
-    try:
-        token = attack_cases(dep)[0][2]
-        deadline = time.monotonic() + args.startup_timeout
-        while True:
-            if proc.poll() is not None:
-                raise BenchError(
-                    f"{args.server}: server exited ({proc.returncode}): {tail(err_path)}"
-                )
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                status, _, body = request(port, token)
-                if status == 200 and json.loads(body) == expected_body():
-                    break
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    f"{args.server}: not ready within {args.startup_timeout:g} s: {tail(err_path)}"
-                )
-            time.sleep(0.05)
-        yield Running(port, proc.pid, len(children(proc.pid)))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=3)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def tail(path: Path, lines: int = 3) -> str:
-    kept = path.read_text(errors="replace").strip().splitlines()[-lines:]
-    return " | ".join(kept) or "no stderr"
+    return check
 
 
 def children(pid: int) -> list[int]:
@@ -319,72 +273,6 @@ def children(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             found += [int(c) for c in (task / "children").read_text().split()]
     return found
-
-
-# ---------------------------------------------------------------- wrk
-
-WRK_LUA = """
--- 只数状态 200 且响应体与预期逐字节相同的响应；其余一律算错误
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) good = 0; bad = 0; expected = args[1] end
-function response(status, headers, body)
-  if status == 200 and body == expected then good = good + 1 else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local g, b = 0, 0
-  for _, t in ipairs(threads) do g = g + t:get("good"); b = b + t:get("bad") end
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests":%d,"good":%d,"bad":%d,"duration_us":%d,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"mean":%.2f,"p50":%d,"p99":%d,"max":%d}}\\n',
-    summary.requests, g, b, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
-
-
-def wrk(args, port: int, token: str, body: bytes, connections: int, duration: float, cpus, folder):
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise BenchError("wrk not found on PATH (apt-get install wrk)")
-    script = folder / "verify.lua"
-    script.write_text(WRK_LUA)
-    threads = max(1, min(len(cpus or [1]), connections))
-    cmd = [
-        binary, f"-t{threads}", f"-c{connections}", f"-d{duration}s",
-        f"--timeout={args.request_timeout:g}s", "-s", str(script),
-        "-H", f"Authorization: Bearer {token}",
-        f"http://{LOOPBACK}:{port}{PATH}", "--", body.decode(),
-    ]  # fmt: skip
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        timeout=duration + 30,
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
-    )
-    line = next((x for x in reversed(proc.stdout.splitlines()) if x.startswith("{")), None)
-    if proc.returncode != 0 or line is None:
-        raise BenchError(f"wrk failed ({proc.returncode}): {proc.stderr.strip()[-200:]}")
-    data = json.loads(line)
-    errors = sum(data["errors"][k] for k in ("connect", "read", "write", "timeout")) + data["bad"]
-    attempts = data["good"] + errors
-    seconds = data["duration_us"] / 1e6
-    return {
-        "connections": connections,
-        "good": data["good"],
-        "errors": errors,
-        "error_detail": {**data["errors"], "bad_response": data["bad"]},
-        "error_share": errors / attempts if attempts else 1.0,
-        "rps": data["good"] / seconds,
-        "mean_s": data["latency_us"]["mean"] / 1e6,
-        "p50_s": data["latency_us"]["p50"] / 1e6,
-        "p99_s": data["latency_us"]["p99"] / 1e6,
-        "max_s": data["latency_us"]["max"] / 1e6,
-        "seconds": seconds,
-    }
 
 
 # ---------------------------------------------------------------- 主程序
@@ -399,7 +287,7 @@ def parse_args(argv: list[str] | None = None):
     p.add_argument("--duration", type=int, default=1, help="whole seconds per level")
     p.add_argument("--warmup", type=int, default=1, help="whole seconds of untimed load first")
     p.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: 2 x CPUs + 1)")
-    p.add_argument("--request-timeout", type=float, default=2.0)
+    p.add_argument("--request-timeout", type=int, default=2, help="wrk timeout, whole seconds")
     p.add_argument("--startup-timeout", type=float, default=20.0)
     p.add_argument("--must-reject", action="store_true", help="fail unless every attack gets 401")
     p.add_argument("--matrix-only", action="store_true", help="security matrix, no load")
@@ -413,72 +301,98 @@ def parse_args(argv: list[str] | None = None):
     return args
 
 
+METRICS = (
+    ("rps", "吞吐（每秒合格响应）", ""),
+    ("mean", "平均延迟", "s"),
+    ("p99", "p99 延迟", "s"),
+    ("error_share", "错误占比", "%"),
+)
+
+
+# --8<-- [start:load]
+def load_level(svc: services.Service, token: str, connections: int, seconds: int, args, cpus):
+    """一档连接数的 wrk 闭环压测：只数 2xx 且没超时的响应，错误占比过限就让实验失败。"""
+    result = services.wrk(
+        svc.url + PATH,
+        target=svc.name,
+        connections=connections,
+        duration_s=seconds,
+        timeout_s=args.request_timeout,
+        cpus=cpus,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return result.check()
+
+
+# --8<-- [end:load]
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    server_cpus, load_cpus = split_cpus()
-    with tempfile.TemporaryDirectory(prefix=f"auth-{args.server}-") as tmp:
-        folder = Path(tmp)
-        dep = deploy(args.server, folder)
-        with serve(args, folder, dep, server_cpus) as srv:
-            rows = security_matrix(srv.port, dep)
-            check_matrix(rows, args.server, args.must_reject)
-            metrics = {
-                "attacks_accepted": {
-                    "label": "放行的攻击数",
-                    "unit": "",
-                    "values": [sum(r["accepted"] for r in rows[1:])],
+    server_cpus, load_cpus = services.split_cpus()
+    dep = deploy(args.server)
+    token = attack_cases(dep)[0][2]
+    argv_, env = server_command(args, server_cpus)
+    with services.start(
+        f"auth-{args.server}",
+        argv_,
+        ready=ready_with(token),
+        cpus=server_cpus,
+        env=env,
+        files=dep.files,
+        startup_timeout_s=args.startup_timeout,
+    ) as svc:
+        rows = security_matrix(svc.port, dep)
+        check_matrix(rows, args.server, args.must_reject)
+        metrics = {
+            "attacks_accepted": {
+                "label": "放行的攻击数",
+                "unit": "",
+                "values": [sum(r["accepted"] for r in rows[1:])],
+            }
+        }
+        levels = []
+        if not args.matrix_only:
+            if args.warmup:
+                load_level(svc, token, args.levels[0], args.warmup, args, load_cpus)
+            for c in args.levels:
+                result = load_level(svc, token, c, args.duration, args, load_cpus)
+                values = {
+                    "rps": result.good_rps,
+                    "mean": result.latency_s["mean"],
+                    "p99": result.latency_s["p99"],
+                    "error_share": result.error_share * 100,
                 }
-            }
-            levels = []
-            if not args.matrix_only:
-                token = attack_cases(dep)[0][2]
-                _, _, body = request(srv.port, token)
-                if args.warmup:
-                    wrk(args, srv.port, token, body, args.levels[0], args.warmup, load_cpus, folder)
-                for c in args.levels:
-                    level = wrk(args, srv.port, token, body, c, args.duration, load_cpus, folder)
-                    if level["error_share"] > ERROR_SHARE_LIMIT:
-                        raise BenchError(
-                            f"{args.server}: {level['error_share']:.1%} of requests failed at "
-                            f"{c} connections ({level['error_detail']}), over the "
-                            f"{ERROR_SHARE_LIMIT:.0%} limit"
-                        )
-                    levels.append(level)
-                    for key, label, unit in (
-                        ("rps", "吞吐（每秒合格响应）", ""),
-                        ("mean_s", "平均延迟", "s"),
-                        ("p99_s", "p99 延迟", "s"),
-                        ("error_share", "错误占比", "%"),
-                    ):
-                        value = level[key] * (100 if unit == "%" else 1)
-                        name = f"{key.removesuffix('_s')}_c{c}"
-                        metrics[name] = {
-                            "label": f"{label}（{c} 个连接）",
-                            "unit": unit,
-                            "values": [value],
-                        }
-            info = {
-                "server": args.server,
-                "server_pid": srv.pid,
-                "workers": srv.workers,
-                "algorithm": dep.algorithm,
-                "levels": args.levels,
-                "duration_s": args.duration,
-                "warmup_s": args.warmup,
-                "server_cpus": len(server_cpus or os.sched_getaffinity(0)),
-                "load_cpus": len(load_cpus or os.sched_getaffinity(0)),
-                "matrix": rows,
-                "load": levels,
-                "config_keys": []
-                if dep.config_path is None
-                else sorted(json.loads(dep.config_path.read_text())),
-            }
+                for key, label, unit in METRICS:
+                    metrics[f"{key}_c{c}"] = {
+                        "label": f"{label}（{c} 个连接）",
+                        "unit": unit,
+                        "values": [values[key]],
+                    }
+                levels.append({"connections": c, **result.summary()})
+        config = json.loads(dep.files[CONFIG]) if CONFIG in dep.files else {}
+        info = {
+            "server": args.server,
+            "server_pid": svc.pid,
+            "workers": len(children(svc.pid)),
+            "algorithm": dep.algorithm,
+            "levels": args.levels,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "request_timeout_s": args.request_timeout,
+            "error_share_limit": services.ERROR_SHARE_LIMIT,
+            "server_cpus": len(server_cpus or os.sched_getaffinity(0)),
+            "load_cpus": len(load_cpus or os.sched_getaffinity(0)),
+            "matrix": rows,
+            "load": levels,
+            "config_keys": sorted(config),
+        }
     return {"metrics": metrics, "info": info}
 
 
 if __name__ == "__main__":
     try:
         out = main()
-    except BenchError as exc:
+    except (BenchError, PerflabError) as exc:
         sys.exit(f"auth_bench: {exc}")
     print(json.dumps(out, ensure_ascii=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from perflab.errors import PerflabError
@@ -39,8 +40,12 @@ def wrk(
     timeout_s: float = 2.0,
     threads: int | None = None,
     cpus: list[int] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """One bounded wrk run against a loopback URL; parse with parse_report()."""
+    """One bounded wrk run against a loopback URL; parse with parse_report().
+
+    `headers` go on every request (say, an Authorization header for a guarded endpoint).
+    """
     require_loopback(url, "wrk")
     if not 0 < duration_s <= MAX_DURATION_S:
         raise PerflabError(f"wrk: duration {duration_s:g} s outside (0, {MAX_DURATION_S:g}]")
@@ -56,6 +61,11 @@ def wrk(
         str(WRK_SCRIPT),
         url,
     ]
+    # 每个请求都带的请求头（如受保护接口的 Authorization）；不许有换行，免得拼出别的头
+    for name, value in (headers or {}).items():
+        if not name or ":" in name or any(c in name + value for c in "\r\n"):
+            raise PerflabError(f"wrk: header {name!r} is malformed")
+        cmd[-1:-1] = ["-H", f"{name}: {value}"]
     # 超时值经环境变量交给报告脚本：它把超时的请求按这个值补进分位数
     env = {**os.environ, "PERFLAB_WRK_TIMEOUT_US": str(round(timeout_s * 1e6))}
     out = run_command(

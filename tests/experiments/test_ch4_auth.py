@@ -55,10 +55,10 @@ def _args(server: str, binaries: dict[str, Path]) -> list[str]:
     )
 
 
-def test_attack_list_is_complete(modules, tmp_path: Path):
+def test_attack_list_is_complete(modules):
     auth_bench, _ = modules
     for server in ("python", "article"):
-        cases = auth_bench.attack_cases(auth_bench.deploy(server, tmp_path))
+        cases = auth_bench.attack_cases(auth_bench.deploy(server))
         assert [c[0] for c in cases] == ["valid", *ATTACKS]
         tokens = dict((c[0], c[2]) for c in cases)
         assert tokens["missing"] is None
@@ -78,14 +78,15 @@ def test_attack_list_is_complete(modules, tmp_path: Path):
 def python_app(modules, tmp_path_factory):
     auth_bench, auth_server = modules
     folder = tmp_path_factory.mktemp("auth-python")
-    dep = auth_bench.deploy("python", folder)
-    app = auth_server.create_app(str(dep.config_path))
-    return dep, app.test_client(), auth_server
+    dep = auth_bench.deploy("python")
+    config = auth_bench.write_files(dep, folder)
+    app = auth_server.create_app(str(config))
+    return dep, config, app.test_client(), auth_server
 
 
 def test_python_answers_every_case_with_status_type_and_body(modules, python_app):
     auth_bench, _ = modules
-    dep, client, _ = python_app
+    dep, _, client, _ = python_app
     for case, _label, token in auth_bench.attack_cases(dep):
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         resp = client.get("/api/profile", headers=headers)
@@ -114,8 +115,8 @@ REASONS = {
 
 def test_python_rejects_each_attack_for_its_reason(modules, python_app):
     auth_bench, _ = modules
-    dep, _, auth_server = python_app
-    verify = auth_server.make_verifier(auth_server.load_config(dep.config_path))
+    dep, config, _, auth_server = python_app
+    verify = auth_server.make_verifier(auth_server.load_config(config))
     cases = {c[0]: c[2] for c in auth_bench.attack_cases(dep)}
     assert verify(cases["valid"])["sub"] == auth_bench.SUBJECT
     for case, reason in REASONS.items():
@@ -234,7 +235,8 @@ def test_load_shape_counts_only_good_responses(binaries):
         assert m["rps"]["values"][0] > 0 and m["error_share"]["values"][0] == 0
         assert m["mean"]["values"][0] <= m["p99"]["values"][0]
     for level in out["info"]["load"]:
-        assert level["good"] > 0 and level["errors"] == 0
+        assert level["good"] > 0 and level["failed"] == 0 and level["generator"] == "wrk"
+        assert set(level["statuses"]) == {"200"}  # every answer under load was authenticated
     assert process_gone(out["info"]["server_pid"], wait_s=5)
 
 
@@ -264,3 +266,17 @@ def test_claims_are_judged_over_connections(built_site: Path):
         assert c["verdict"] in ("holds", "does-not-hold", "depends")
         assert c["sweep"] is not None and len(c["points"]) >= 3, c["id"]
     assert all("_vs_" in p["metric"] for c in claims.values() for p in c["points"])
+
+
+def test_wrk_refuses_a_header_that_would_smuggle_another():
+    from perflab import services
+    from perflab.errors import PerflabError
+
+    with pytest.raises(PerflabError, match="malformed"):
+        services.wrk(
+            "http://127.0.0.1:9/x",
+            target="t",
+            connections=1,
+            duration_s=1,
+            headers={"Authorization": "Bearer x\r\nX-Admin: 1"},
+        )
