@@ -286,6 +286,15 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch4.serialization.go": [table(), has("| 实现 |", _TIME, "×")],
     "pages.ch4.serialization.pydantic": [table(), has("| 实现 |", _TIME, _BYTES, "×")],
     "pages.ch4.serialization.gzip": [table(), has("| 实现 |", _TIME, _BYTES, "%")],
+    "pages.ch4.loadtest.split": [has("服务器钉在 CPU", "wrk 与 vegeta", "失败率上限", _PERCENT)],
+    "pages.ch4.loadtest.versions": [has("gunicorn", "uvicorn", "gin", "vegeta", _NUMBER)],
+    "pages.ch4.loadtest.little": [has("1,850 × 54 ms", "12,400 × 8 ms", _NUMBER)],
+    "pages.ch4.loadtest.headline": [table(), has("| Gin |", "Flask 开发服务器", _TIME, _PERCENT)],
+    "pages.ch4.loadtest.ratios": [table(), has("Gin ÷ Flask", "1,000 连接", "×")],
+    "pages.ch4.loadtest.errors": [table(), has("| Flask + gunicorn |", _PERCENT)],
+    "pages.ch4.loadtest.open_vs_closed": [table(2), has("开环", "75%", _TIME)],
+    "pages.ch4.loadtest.calibration": [has("校准", "vegeta", "倍", _NUMBER)],
+    "pages.ch4.loadtest.cores": [table(), has("2 个 ÷ 1 个", "×"), chart],
 }
 
 
