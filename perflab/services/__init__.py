@@ -10,8 +10,8 @@ Chapters 2.4, 2.5, 4.x and 5 add experiments on top of this, not plumbing.
 """
 
 from perflab.services.check import Answer, Expect, get, http_ready, verify
-from perflab.services.closed_loop import require_wrk, wrk
-from perflab.services.open_loop import require_vegeta, vegeta, vegeta_version
+from perflab.services.closed_loop import require_wrk, wrk, wrk_version
+from perflab.services.open_loop import go_module_version, require_vegeta, vegeta, vegeta_version
 from perflab.services.outcome import ERROR_SHARE_LIMIT, LoadResult
 from perflab.services.service import (
     LOOPBACK,
@@ -32,6 +32,7 @@ __all__ = [
     "Service",
     "free_port",
     "get",
+    "go_module_version",
     "http_ready",
     "port_in_use",
     "require_vegeta",
@@ -43,4 +44,5 @@ __all__ = [
     "vegeta_version",
     "verify",
     "wrk",
+    "wrk_version",
 ]

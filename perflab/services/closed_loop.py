@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +33,15 @@ def require_wrk() -> str:
     return path
 
 
+@functools.cache
+def wrk_version() -> str:
+    """First line of `wrk -v` (it exits 1 after printing it), for provenance."""
+    out = subprocess.run([require_wrk(), "-v"], capture_output=True, text=True, timeout=30)
+    lines = (out.stdout or out.stderr).strip().splitlines()
+    # "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." → "debian/4.1.0-3+b2"
+    return lines[0].split()[1] if lines and len(lines[0].split()) > 1 else "unknown"
+
+
 def wrk(
     url: str,
     *,
@@ -49,14 +60,17 @@ def wrk(
     require_loopback(url, "wrk")
     if not 0 < duration_s <= MAX_DURATION_S:
         raise PerflabError(f"wrk: duration {duration_s:g} s outside (0, {MAX_DURATION_S:g}]")
+    for what, value in (("duration", duration_s), ("timeout", timeout_s)):
+        if value != int(value) or value < 1:
+            raise PerflabError(f"wrk: {what} {value:g} s must be whole seconds (wrk's syntax)")
     binary = require_wrk()
     threads = max(1, min(threads or len(cpus or [1]), connections))
     cmd = [
         binary,
         f"-t{threads}",
         f"-c{connections}",
-        f"-d{duration_s:g}s",
-        f"--timeout={timeout_s:g}s",
+        f"-d{int(duration_s)}s",
+        f"--timeout={int(timeout_s)}s",
         "-s",
         str(WRK_SCRIPT),
         url,
@@ -114,4 +128,5 @@ def parse_report(output: str, *, target: str, connections: int) -> LoadResult:
         latency_s={k: float(v) / 1e6 for k, v in latency.items()},
         socket_errors=socket_errors,
         in_flight_max=connections,
+        latency_samples=recorded,
     )

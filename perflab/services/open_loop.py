@@ -40,21 +40,26 @@ def require_vegeta() -> str:
 
 
 @functools.cache
-def vegeta_version() -> str:
-    """The module version built into the vegeta binary (`go version -m`), for provenance."""
+def go_module_version(binary: str, module: str) -> str:
+    """The version of `module` built into a Go binary (`go version -m`), for provenance."""
     go = toolchain.find_go()
-    try:
-        binary = require_vegeta()
-    except PerflabError:
-        return "not found"
-    if go is None:
+    if go is None or not Path(binary).is_file():
         return "unknown"
     out = subprocess.run([go, "version", "-m", binary], capture_output=True, text=True, timeout=30)
     for line in out.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 3 and parts[0] == "mod" and parts[1] == VEGETA_MODULE:
-            return f"vegeta {parts[2]}"
+        if len(parts) >= 3 and parts[0] in ("mod", "dep") and parts[1] == module:
+            return parts[2]
     return "unknown"
+
+
+def vegeta_version() -> str:
+    """vegeta's own `-version` is empty when built by `go install`; read the module version."""
+    try:
+        binary = require_vegeta()
+    except PerflabError:
+        return "not found"
+    return go_module_version(binary, VEGETA_MODULE)
 
 
 def vegeta(

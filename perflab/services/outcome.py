@@ -34,6 +34,7 @@ class LoadResult:
     in_flight_max: int = 0  # 结束时还在路上、没被计入的请求的上限（wrk：每个连接至多一个）
     offered_rate: float = 0.0  # 开环：目标到达速率（每秒请求数）
     sent_rate: float = 0.0  # 开环：实际发出的速率
+    latency_samples: int = 0  # wrk：延迟直方图里的样本数（应与响应数相当，见 summary）
 
     @property
     def attempts(self) -> int:
@@ -67,6 +68,7 @@ class LoadResult:
             "offered_rate": self.offered_rate,
             "sent_rate": round(self.sent_rate, 1),
             "tail_is_lower_bound": self.timed_out,
+            "latency_samples": self.latency_samples,
         }
 
     def check(self, limit: float = ERROR_SHARE_LIMIT) -> LoadResult:

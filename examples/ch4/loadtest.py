@@ -1,0 +1,225 @@
+"""第四章 · 压测：同一个 JSON 接口在 Flask、FastAPI、Gin、net/http 上能扛多少、多快。
+
+驱动程序（本文件）用 perflab.services 启动一个真正的服务器（gunicorn、uvicorn、Werkzeug 开发服务器，
+或 Go 二进制），钉在自己的 CPU 上，压测端（wrk、vegeta）在另一个 CPU 上：
+  1. 先验证：状态码、Content-Type、响应体都对，才开始计时；
+  2. 预热，然后闭环（wrk）逐级扫连接数，只数 2xx 且没超时的响应；
+  3. 开环（vegeta）：按这台服务器刚测出的最大吞吐的几个比例，以固定到达速率发请求，看 p99。
+失败率超过 5% 的一轮直接让实验失败，并报出是哪个服务器。
+
+单独运行：python examples/ch4/loadtest.py --server fastapi --conns 16,256 --duration 1
+         python examples/ch4/loadtest.py --server gin --go-binary /path/to/loadtest
+标准输出只有一个 JSON 对象；日志写到标准错误。
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))  # 测量引擎 perflab 在仓库根目录
+
+from perflab import services  # noqa: E402
+from perflab.errors import PerflabError  # noqa: E402
+
+HELLO = {"message": "Hello, World!"}
+PY = sys.executable
+LABELS = {
+    "flask": "Flask + gunicorn（sync）",
+    "flaskdev": "Flask 开发服务器（threaded）",
+    "fastapi": "FastAPI + uvicorn",
+    "gin": "Gin",
+    "nethttp": "Go net/http",
+    "static": "校准：Go 常量响应",
+}
+GO_SERVERS = ("gin", "nethttp", "static")
+PACKAGES = {
+    "flask": ["flask", "werkzeug", "gunicorn"],
+    "flaskdev": ["flask", "werkzeug"],
+    "fastapi": ["fastapi", "starlette", "uvicorn", "uvloop", "httptools"],
+}
+
+
+def log(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# --8<-- [start:commands]
+def server_command(name: str, workers: int, go_binary: str) -> tuple[list[str], dict[str, str]]:
+    """(命令行, 环境变量)：{port} 由 perflab.services 换成运行时选出的空闲端口。"""
+    if name == "flask":
+        # gunicorn 同步 worker：一个 worker 进程同一时刻只处理一个请求
+        cmd = [PY, "-m", "gunicorn", "-k", "sync", "-w", str(workers), "--backlog", "2048"]
+        return [*cmd, "-b", "127.0.0.1:{port}", "--chdir", str(HERE), "loadtest_flask:app"], {}
+    if name == "flaskdev":
+        # 文章的写法：app.run(threaded=True)，Werkzeug 开发服务器，每个连接一个线程
+        return [PY, str(HERE / "loadtest_flask.py"), "--port", "{port}"], {}
+    if name == "fastapi":
+        cmd = [PY, "-m", "uvicorn", "loadtest_fastapi:app", "--app-dir", str(HERE)]
+        cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+        cmd += ["--workers", str(workers), "--backlog", "2048"]
+        return [*cmd, "--host", "127.0.0.1", "--port", "{port}"], {}
+    # Go：GOMAXPROCS 与 worker 数对应（1 个 CPU 对 1 个 worker）
+    return [go_binary, "-server", name, "-port", "{port}"], {"GOMAXPROCS": str(workers)}
+
+
+# --8<-- [end:commands]
+
+
+def versions(name: str, go_binary: str) -> dict[str, str]:
+    out = {pkg: metadata.version(pkg) for pkg in PACKAGES.get(name, [])}
+    if name == "gin":
+        out["gin"] = services.go_module_version(go_binary, "github.com/gin-gonic/gin")
+    out["wrk"] = services.wrk_version()
+    out["vegeta"] = services.vegeta_version()
+    return out
+
+
+def metric(label: str, unit: str, value: float) -> dict:
+    return {"label": label, "unit": unit, "values": [value]}
+
+
+def parse_list(text: str, kind=int) -> list:
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"loadtest: bad list {text!r}") from None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--server", choices=sorted(LABELS), required=True)
+    parser.add_argument("--go-binary", default="", help="go-examples/ch4/loadtest 编译出的二进制")
+    parser.add_argument("--workers", type=int, default=1, help="worker 进程数 / GOMAXPROCS")
+    parser.add_argument("--conns", default="16,100,300,1000", help="闭环的连接数，逗号分隔")
+    parser.add_argument("--duration", type=int, default=2, help="每一级闭环压测的秒数")
+    parser.add_argument("--warmup", type=int, default=1, help="预热秒数（不计入）")
+    parser.add_argument("--fractions", default="0.25,0.5,0.75,0.9", help="开环速率：最大吞吐的比例")
+    parser.add_argument(
+        "--rates", default="", help="校准压测端：开环用这些绝对速率（次/秒），而不是比例"
+    )
+    parser.add_argument("--open-duration", type=float, default=2.0, help="每一级开环压测的秒数")
+    parser.add_argument("--timeout", type=int, default=2, help="客户端超时（秒）")
+    args = parser.parse_args()
+    if args.server in GO_SERVERS and not Path(args.go_binary).is_file():
+        raise SystemExit(
+            f"loadtest: --server {args.server} needs --go-binary (the built Go package)"
+        )
+    conns = parse_list(args.conns)
+    fractions = parse_list(args.fractions, float)
+    rates = parse_list(args.rates)
+
+    server_cpus, load_cpus = services.split_cpus()
+    if args.workers > 1 and server_cpus:
+        # 多个 worker：服务器可用全部 CPU，压测端仍在后一半上——两者此时在争抢
+        server_cpus = sorted(os.sched_getaffinity(0))
+    cmd, env = server_command(args.server, args.workers, args.go_binary)
+    expect = services.Expect(path="/json", content_type="application/json", json_body=HELLO)
+    metrics: dict[str, dict] = {}
+    runs: dict[str, dict] = {}
+    with services.start(
+        args.server,
+        cmd,
+        env=env,
+        cpus=server_cpus,
+        ready=services.http_ready(expect),
+        version=json.dumps(versions(args.server, args.go_binary)),
+    ) as svc:
+        # --8<-- [start:measure]
+        services.verify(svc, expect)  # 答错了就不计时，实验失败
+        url = svc.url + "/json"
+        if args.warmup > 0:
+            services.wrk(
+                url, target=svc.name, connections=64, duration_s=args.warmup, cpus=load_cpus
+            )
+        best = 0.0
+        for n in conns:
+            res = services.wrk(
+                url,
+                target=svc.name,
+                connections=n,
+                duration_s=args.duration,
+                timeout_s=args.timeout,
+                cpus=load_cpus,
+            ).check()  # 失败率超过 5%：实验失败
+            svc.check_alive()
+            best = max(best, res.good_rps)
+            lat = res.latency_s
+            log(f"{svc.name} c={n}: {res.good_rps:.0f} 次/秒, p99 {lat['p99'] * 1e3:.1f} ms")
+            metrics[f"rps_c{n}"] = metric(f"每秒成功请求（{n} 连接）", "", res.good_rps)
+            for q in ("mean", "p50", "p99", "max"):
+                metrics[f"{q}_c{n}_s"] = metric(f"延迟 {q}（{n} 连接）", "s", lat[q])
+            metrics[f"err_c{n}"] = metric(f"失败占比（{n} 连接）", "%", 100 * res.error_share)
+            runs[f"closed_c{n}"] = res.summary()
+        # 开环：按这台服务器自己的最大吞吐的几个比例，固定到达速率
+        for f in fractions:
+            res = services.vegeta(
+                url,
+                target=svc.name,
+                rate=f * best,
+                duration_s=args.open_duration,
+                timeout_s=args.timeout,
+                cpus=load_cpus,
+            ).check()
+            svc.check_alive()
+            pct = round(f * 100)
+            lat = res.latency_s
+            log(f"{svc.name} 开环 {pct}%: p99 {lat['p99'] * 1e3:.1f} ms")
+            metrics[f"ol_p99_f{pct}_s"] = metric(f"开环 p99（最大吞吐的 {pct}%）", "s", lat["p99"])
+            metrics[f"ol_p50_f{pct}_s"] = metric(f"开环 p50（最大吞吐的 {pct}%）", "s", lat["p50"])
+            runs[f"open_f{pct}"] = res.summary()
+        # --8<-- [end:measure]
+        # 校准：vegeta 自己在一个 CPU 上能按时发出多快（对常量服务器；失败算压测端的，不判服务器）
+        for rate in rates:
+            res = services.vegeta(
+                url,
+                target=svc.name,
+                rate=rate,
+                duration_s=args.open_duration,
+                timeout_s=args.timeout,
+                cpus=load_cpus,
+            )
+            log(
+                f"{svc.name} 开环 {rate}/s: 实发 {res.sent_rate:.0f}/s,",
+                f"p99 {res.latency_s['p99'] * 1e3:.1f} ms",
+            )
+            metrics[f"ol_sent_r{rate}"] = metric(
+                f"vegeta 实发 ÷ 目标（{rate} 次/秒）", "×", res.sent_rate / rate
+            )
+            metrics[f"ol_p99_r{rate}_s"] = metric(
+                f"开环 p99（{rate} 次/秒）", "s", res.latency_s["p99"]
+            )
+            metrics[f"ol_err_r{rate}"] = metric(
+                f"开环失败占比（{rate} 次/秒）", "%", 100 * res.error_share
+            )
+            runs[f"open_r{rate}"] = res.summary()
+        # --8<-- [end:measure]
+        metrics["rps_max"] = metric("最大每秒成功请求（各连接数中最高）", "", best)
+        info = {
+            "server": args.server,
+            "label": LABELS[args.server],
+            "workers": args.workers,
+            "server_cpus": server_cpus,
+            "load_cpus": load_cpus,
+            "conns": conns,
+            "fractions": fractions,
+            "duration_s": args.duration,
+            "timeout_s": args.timeout,
+            "error_share_limit": services.ERROR_SHARE_LIMIT,
+            "versions": json.loads(svc.version),
+            "runs": runs,
+        }
+    print(json.dumps({"metrics": metrics, "info": info}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except PerflabError as exc:
+        raise SystemExit(f"loadtest: {exc}") from None
