@@ -10,6 +10,7 @@ failure. Every error is one line naming the service, with its stderr tail as det
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -151,7 +152,7 @@ def start(
                     env=full_env,
                     cwd=cwd or folder,
                     process_group=0,
-                    preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+                    preexec_fn=lambda: _in_child(cpus),
                 )
             except FileNotFoundError:
                 raise PerflabError(f"service {name}: cannot start {cmd[0]!r}: not found") from None
@@ -171,6 +172,19 @@ def start(
         if proc is not None:
             stop_group(proc, grace_s)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _in_child(cpus: list[int] | None) -> None:
+    """In the service's process before exec: pin it, and have the kernel TERM it if the process
+    that started it dies without running its cleanup (killed by a timeout, SIGKILL)."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _slug(name: str) -> str:

@@ -1,5 +1,5 @@
 -- 压测结束时把 wrk 的统计以一行 JSON 打印出来（时间单位：微秒）。
--- 每个线程按状态码数响应；超时的请求不在 wrk 的延迟直方图里，这里把它们按超时值补进分位数。
+-- 每个线程按状态码数响应；超时的请求不在 wrk 的延迟直方图里，这里把它们按超时值补进分位数与平均值。
 local threads = {}
 
 function setup(thread)
@@ -14,29 +14,20 @@ function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
 end
 
-local function quantiles(latency, timeouts, timeout_us, qs)
-  -- latency(i) 是第 i 个不同的耗时值及其次数，#latency 是不同耗时值的个数；
-  -- 超时的请求不在直方图里，按超时值排在最后
-  local recorded, sum = 0, 0
-  for i = 1, #latency do
-    local v, n = latency(i)
-    recorded = recorded + n
-    sum = sum + v * n
-  end
+local function quantiles(latency, recorded, timeouts, timeout_us, qs)
+  -- latency:percentile() 只覆盖直方图里的请求（比超时快的）；超时的请求按超时值排在最后：
+  -- 合起来的 q 分位落在直方图里时，换算成直方图自己的分位，否则就是超时值
   local total = recorded + timeouts
-  local ranks, out = {}, {}
-  for j, q in ipairs(qs) do ranks[j] = math.max(1, math.ceil(q / 100 * total)) end
-  local seen, k = 0, 1
-  for i = 1, #latency do
-    local v, n = latency(i)
-    seen = seen + n
-    while k <= #qs and ranks[k] <= seen do
-      out[k] = v
-      k = k + 1
+  local out = {}
+  for j, q in ipairs(qs) do
+    local rank = q / 100 * total
+    if recorded > 0 and rank <= recorded then
+      out[j] = latency:percentile(math.min(100, 100 * rank / recorded))
+    else
+      out[j] = timeout_us
     end
   end
-  for j = k, #qs do out[j] = timeout_us end
-  return recorded, sum, out
+  return out
 end
 
 function done(summary, latency, requests)
@@ -50,7 +41,10 @@ function done(summary, latency, requests)
   local e = summary.errors
   local qs = {50, 90, 99, 99.9}
   local timeout_us = tonumber(os.getenv("PERFLAB_WRK_TIMEOUT_US") or "0")
-  local recorded, sum, q = quantiles(latency, e.timeout, timeout_us, qs)
+  -- 每个完成的响应记一次延迟，超时的那些除外（wrk 不记它们的延迟，只数 errors.timeout）
+  local recorded = math.max(0, summary.requests - e.timeout)
+  local sum = recorded > 0 and latency.mean * recorded or 0
+  local q = quantiles(latency, recorded, e.timeout, timeout_us, qs)
   io.write(string.format(
     '{"requests":%d,"duration_us":%d,"bytes":%d,"timeout_us":%d,"statuses":{%s},' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -306,3 +307,27 @@ def test_split_cpus_are_disjoint():
         assert server and generator and not set(server) & set(generator)
     else:
         assert (server, generator) == (None, None)
+
+
+def test_service_is_stopped_when_its_starter_is_killed(tmp_path):
+    # 启动服务的进程被 SIGKILL（例如超时）时，来不及跑 finally：内核替它把服务停掉
+    starter = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
+        "from perflab import services\n"
+        f"cmd = {TINY!r} + ['ok']\n"
+        "ready = services.http_ready(services.Expect(path='/json'))\n"
+        "with services.start('orphan', cmd, ready=ready) as svc:\n"
+        f"    open({str(tmp_path / 'pid')!r}, 'w').write(str(svc.pid))\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", starter])
+    pid_file = tmp_path / "pid"
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    server_pid = int(pid_file.read_text())
+    proc.kill()
+    proc.wait()
+    assert process_gone(server_pid)
