@@ -141,3 +141,17 @@ def cores() -> str:
         {"1.rps_c1000": "1 个 CPU", "2.rps_c1000": "2 个 CPU", "2.vs_one": "2 个 ÷ 1 个"},
     )
     return table + "\n\n" + book.charts(CORES)
+
+
+def little_check() -> str:
+    """实测的吞吐 × 平均延迟 ÷ 连接数：闭环里它应接近 1，明显大于 1 说明延迟统计不可信。"""
+    conns = book.result(EXP).info["gin"]["conns"]
+    head = "| | " + " | ".join(f"{n:,} 连接" for n in conns) + " |"
+    lines = [head, "|---|" + "---:|" * len(conns)]
+    for run, label in SERVERS.items():
+        cells = []
+        for n in conns:
+            x = _median(EXP, f"{run}.rps_c{n}") * _median(EXP, f"{run}.mean_c{n}_s") / n
+            cells.append(f"{x:.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -71,9 +71,8 @@ def test_gin_outruns_flask_on_one_cpu_at_every_connection_count(built_site: Path
 
 def test_closed_loop_obeys_littles_law(built_site: Path):
     # 闭环里并发数 ≈ 吞吐 × 平均延迟；差一倍以上说明计数或延迟算错了（例如丢了超时的请求）
-    # 只查 Python 服务器：Debian 的 wrk 4.1.0 在每秒几万个请求时，延迟直方图里的样本比响应还多
-    # （它自己打印的平均延迟也对不上利特尔法则），Go 服务器的平均延迟因此偏高；
-    # 见 info 里的 latency_samples
+    # 只查 Python 服务器：Go 服务器每秒几万个请求时，wrk（Debian 4.1.0）自己的平均延迟
+    # 就超出利特尔法则的上限（页面上 little_check 的表把这一点摆出来）
     m = measured(built_site, "ch4.loadtest")
     for server in ("flask", "flaskdev", "fastapi"):
         for n in (16, 100):

@@ -295,6 +295,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch4.loadtest.open_vs_closed": [table(2), has("开环", "75%", _TIME)],
     "pages.ch4.loadtest.calibration": [has("校准", "vegeta", "倍", _NUMBER)],
     "pages.ch4.loadtest.cores": [table(), has("2 个 ÷ 1 个", "×"), chart],
+    "pages.ch4.loadtest.little_check": [table(), has("| Gin |", "1,000 连接", _NUMBER)],
 }
 
 
