@@ -238,7 +238,8 @@ def server_command(args, cpus: list[int] | None) -> tuple[list[str], dict[str, s
     """(命令行, 环境变量)：{port}、{dir} 由 perflab.services 换成空闲端口和服务器的临时目录。"""
     config = "{dir}/" + CONFIG
     if args.server == "python":
-        workers = args.workers or 2 * len(cpus or os.sched_getaffinity(0)) + 1
+        # 默认每个 CPU 一个 sync 工作进程：请求纯耗 CPU（验签、不等下游），与第四章压测一节相同
+        workers = args.workers or len(cpus or os.sched_getaffinity(0))
         cmd = [
             sys.executable, "-m", "gunicorn", "--worker-class", "sync",
             "--workers", str(workers), "--bind", f"{services.LOOPBACK}:{{port}}",
@@ -286,7 +287,7 @@ def parse_args(argv: list[str] | None = None):
     # wrk 只接受整秒
     p.add_argument("--duration", type=int, default=1, help="whole seconds per level")
     p.add_argument("--warmup", type=int, default=1, help="whole seconds of untimed load first")
-    p.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: 2 x CPUs + 1)")
+    p.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: 1 per CPU)")
     p.add_argument("--request-timeout", type=int, default=2, help="wrk timeout, whole seconds")
     p.add_argument("--startup-timeout", type=float, default=20.0)
     p.add_argument("--must-reject", action="store_true", help="fail unless every attack gets 401")

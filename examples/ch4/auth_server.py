@@ -4,7 +4,7 @@
 （实验在服务的临时目录里生成），处理函数里没有任何密钥字面量。
 合法令牌得到 200 和一个小 JSON；任何拒绝都是 401 加 JSON 错误体。
 
-运行：AUTH_CONFIG=/path/config.json gunicorn -k sync -w 3 -b 127.0.0.1:8080 \
+运行：AUTH_CONFIG=/path/config.json gunicorn -k sync -w 1 -b 127.0.0.1:8080 \
       --chdir examples/ch4 'auth_server:create_app()'
 """
 

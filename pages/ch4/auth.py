@@ -70,7 +70,7 @@ def setup() -> str:
     levels = "、".join(str(c) for c in py["levels"])
     return (
         f"本次构建里，gunicorn 开了 {py['workers']} 个 sync 工作进程"
-        f"（2 × 服务器的 CPU 数 + 1）；服务器占 {py['server_cpus']} 个 CPU，"
+        f"（每个服务器 CPU 一个，与第四章压测一节相同）；服务器占 {py['server_cpus']} 个 CPU，"
         f"wrk 占另外 {py['load_cpus']} 个；连接数取 {levels}，每档压 {py['duration_s']} 秒，"
         f"之前先以 {py['levels'][0]} 个连接预热 {py['warmup_s']} 秒；"
         f"签名算法是 {py['algorithm']}。"

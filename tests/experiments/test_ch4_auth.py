@@ -199,7 +199,7 @@ def test_server_is_stopped_after_the_run(matrices, server: str):
 
 def test_python_runs_under_gunicorn_workers(matrices):
     info = matrices["python"]["info"]
-    assert info["workers"] == 2 * info["server_cpus"] + 1
+    assert info["workers"] == info["server_cpus"]
 
 
 def test_must_reject_fails_the_article_pattern_in_one_line(binaries):
