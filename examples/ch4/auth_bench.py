@@ -322,7 +322,10 @@ def load_level(svc: services.Service, token: str, connections: int, seconds: int
         cpus=cpus,
         headers={"Authorization": f"Bearer {token}"},
     )
-    return result.check()
+    try:
+        return result.check()
+    except PerflabError as exc:
+        raise BenchError(f"{exc.args[0]} (at {connections} connections)") from None
 
 
 # --8<-- [end:load]
