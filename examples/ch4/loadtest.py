@@ -30,6 +30,8 @@ from perflab.errors import PerflabError  # noqa: E402
 
 HELLO = {"message": "Hello, World!"}
 PY = sys.executable
+# 对的回答：200、application/json、响应体正是这个对象
+EXPECT = services.Expect(path="/json", content_type="application/json", json_body=HELLO)
 LABELS = {
     "flask": "Flask + gunicorn（sync）",
     "flaskdev": "Flask 开发服务器（threaded）",
@@ -81,6 +83,28 @@ def versions(name: str, go_binary: str) -> dict[str, str]:
     return out
 
 
+def open_loop(svc, url, best, fractions, args, load_cpus, metrics, runs) -> None:
+    """开环：按这台服务器自己的最大吞吐的几个比例，以固定到达速率发请求。"""
+    for f in fractions:
+        # 先验证一次：前一级闭环留在接收队列里的请求处理完，这个请求才会被答复
+        services.verify(svc, EXPECT)
+        res = services.vegeta(
+            url,
+            target=svc.name,
+            rate=f * best,
+            duration_s=args.open_duration,
+            timeout_s=args.timeout,
+            cpus=load_cpus,
+        ).check()
+        svc.check_alive()
+        pct = round(f * 100)
+        lat = res.latency_s
+        log(f"{svc.name} 开环 {pct}%: p99 {lat['p99'] * 1e3:.1f} ms")
+        metrics[f"ol_p99_f{pct}_s"] = metric(f"开环 p99（最大吞吐的 {pct}%）", "s", lat["p99"])
+        metrics[f"ol_p50_f{pct}_s"] = metric(f"开环 p50（最大吞吐的 {pct}%）", "s", lat["p50"])
+        runs[f"open_f{pct}"] = res.summary()
+
+
 def metric(label: str, unit: str, value: float) -> dict:
     return {"label": label, "unit": unit, "values": [value]}
 
@@ -114,13 +138,15 @@ def main() -> None:
     conns = parse_list(args.conns)
     fractions = parse_list(args.fractions, float)
     rates = parse_list(args.rates)
+    if fractions and len(conns) < 2:
+        raise SystemExit("loadtest: --fractions needs at least two --conns levels (max first)")
 
     server_cpus, load_cpus = services.split_cpus()
     if args.workers > 1 and server_cpus:
         # 多个 worker：服务器可用全部 CPU，压测端仍在后一半上——两者此时在争抢
         server_cpus = sorted(os.sched_getaffinity(0))
     cmd, env = server_command(args.server, args.workers, args.go_binary)
-    expect = services.Expect(path="/json", content_type="application/json", json_body=HELLO)
+    expect = EXPECT
     metrics: dict[str, dict] = {}
     runs: dict[str, dict] = {}
     with services.start(
@@ -139,7 +165,12 @@ def main() -> None:
                 url, target=svc.name, connections=64, duration_s=args.warmup, cpus=load_cpus
             )
         best = 0.0
-        for n in conns:
+        # 最多连接的一级放在开环之后：它在服务器的接收队列里留下的积压，不该算进开环的延迟
+        *before, last = sorted(conns)
+        for n in [*before, "open", last]:
+            if n == "open":
+                open_loop(svc, url, best, fractions, args, load_cpus, metrics, runs)
+                continue
             res = services.wrk(
                 url,
                 target=svc.name,
@@ -157,23 +188,6 @@ def main() -> None:
                 metrics[f"{q}_c{n}_s"] = metric(f"延迟 {q}（{n} 连接）", "s", lat[q])
             metrics[f"err_c{n}"] = metric(f"失败占比（{n} 连接）", "%", 100 * res.error_share)
             runs[f"closed_c{n}"] = res.summary()
-        # 开环：按这台服务器自己的最大吞吐的几个比例，固定到达速率
-        for f in fractions:
-            res = services.vegeta(
-                url,
-                target=svc.name,
-                rate=f * best,
-                duration_s=args.open_duration,
-                timeout_s=args.timeout,
-                cpus=load_cpus,
-            ).check()
-            svc.check_alive()
-            pct = round(f * 100)
-            lat = res.latency_s
-            log(f"{svc.name} 开环 {pct}%: p99 {lat['p99'] * 1e3:.1f} ms")
-            metrics[f"ol_p99_f{pct}_s"] = metric(f"开环 p99（最大吞吐的 {pct}%）", "s", lat["p99"])
-            metrics[f"ol_p50_f{pct}_s"] = metric(f"开环 p50（最大吞吐的 {pct}%）", "s", lat["p50"])
-            runs[f"open_f{pct}"] = res.summary()
         # --8<-- [end:measure]
         # 校准：vegeta 自己在一个 CPU 上能按时发出多快（对常量服务器；失败算压测端的，不判服务器）
         for rate in rates:

@@ -143,15 +143,45 @@ def cores() -> str:
     return table + "\n\n" + book.charts(CORES)
 
 
+def _little() -> dict[tuple[str, int], float]:
+    conns = book.result(EXP).info["gin"]["conns"]
+    return {
+        (run, n): _median(EXP, f"{run}.rps_c{n}") * _median(EXP, f"{run}.mean_c{n}_s") / n
+        for run in SERVERS
+        for n in conns
+    }
+
+
 def little_check() -> str:
     """实测的吞吐 × 平均延迟 ÷ 连接数：闭环里它应接近 1，明显大于 1 说明延迟统计不可信。"""
     conns = book.result(EXP).info["gin"]["conns"]
+    ratio = _little()
     head = "| | " + " | ".join(f"{n:,} 连接" for n in conns) + " |"
     lines = [head, "|---|" + "---:|" * len(conns)]
     for run, label in SERVERS.items():
-        cells = []
-        for n in conns:
-            x = _median(EXP, f"{run}.rps_c{n}") * _median(EXP, f"{run}.mean_c{n}_s") / n
-            cells.append(f"{x:.2f}")
+        cells = [f"{ratio[run, n]:.2f}" for n in conns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def little_reading() -> str:
+    """按上表说话：哪些格子偏离 1，偏向哪边，各意味着什么。"""
+    ratio = _little()
+    high = [f"{SERVERS[r]}（{n:,} 连接）" for (r, n), x in ratio.items() if x > 1.3]
+    low = [f"{SERVERS[r]}（{n:,} 连接）" for (r, n), x in ratio.items() if x < 0.7]
+    parts = []
+    if not high and not low:
+        parts.append("每一格都在 0.7–1.3 之间：吞吐与延迟彼此印证。")
+    if high:
+        parts.append(
+            "明显大于 1 的格子：" + "、".join(high) + "——平均延迟比利特尔法则允许的还大，"
+            "这些格子的延迟统计不可信（多半是压测端自己被挤占、读响应晚了），只宜看量级。"
+        )
+    if low:
+        parts.append(
+            "明显小于 1 的格子：" + "、".join(low) + "——并不是每个连接都有请求在服务器上："
+            "连接卡在服务器的监听队列里还没被接受，"
+            "或压测结束时请求还没答复、没有计入（wrk 只统计答复了的）。"
+            "这正是连接数超过服务器接得住的数量时的样子。"
+        )
+    return "".join(parts)

@@ -296,6 +296,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch4.loadtest.calibration": [has("校准", "vegeta", "倍", _NUMBER)],
     "pages.ch4.loadtest.cores": [table(), has("2 个 ÷ 1 个", "×"), chart],
     "pages.ch4.loadtest.little_check": [table(), has("| Gin |", "1,000 连接", _NUMBER)],
+    "pages.ch4.loadtest.little_reading": [has("格")],
 }
 
 
