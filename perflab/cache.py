@@ -26,7 +26,7 @@ def _file_digest(path: Path) -> str:
 
 
 def _sources(exp: Experiment) -> dict[str, str]:
-    files: list[Path] = []
+    files: list[Path] = list(exp.sources)
     for run in exp.runs:
         files += gobuild.source_files(run.path) if run.lang == "go" else [run.path]
         files += run.sources

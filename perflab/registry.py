@@ -108,6 +108,8 @@ class Experiment:
     ratios: list[Ratio] = field(default_factory=list)
     # 预热怎么做（方法页列出）：引擎预热几次，或示例自己在计时前预热，或为何不预热
     warmup_how: str = ""
+    # 所有实现都会读到的其他文件（如 perflab/services）：它们变了，结果也要重测
+    sources: tuple[Path, ...] = ()
 
     def repeats_for(self, profile: str) -> int:
         return self.repeats[profile]
@@ -216,12 +218,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
             )
         if not isinstance(optional, bool):
             raise PerflabError(f"experiment {exp_id}, run {name}: optional must be true or false")
-        sources = tuple(paths.resolve(src) for src in run.get("sources", []))
-        for src, raw_src in zip(sources, run.get("sources", []), strict=True):
-            if not src.is_file():
-                raise PerflabError(
-                    f"experiment {exp_id}, run {name}: source {raw_src} is not a file"
-                )
+        sources = _source_files(run.get("sources", []), f"experiment {exp_id}, run {name}")
         runs.append(
             Run(
                 name=name,
@@ -250,7 +247,30 @@ def _parse(raw: dict, source: Path) -> Experiment:
         charts=[_chart(c, exp_id) for c in raw.get("chart", [])],
         ratios=[_ratio(r, exp_id) for r in raw.get("ratio", [])],
         warmup_how=raw.get("warmup_how", ""),
+        sources=_source_files(raw.get("sources", []), f"experiment {exp_id}"),
     )
+
+
+def _source_files(listed: list[str], what: str) -> tuple[Path, ...]:
+    """Files an experiment reads besides its examples: each entry a file or a whole folder.
+
+    A folder stands for every file under it (caches left out), so a package such as
+    perflab/services is named once. A missing entry is a PerflabError naming `what`.
+    """
+    found: list[Path] = []
+    for raw in listed:
+        path = paths.resolve(raw)
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise PerflabError(f"{what}: source {raw} is neither a file nor a folder")
+    return tuple(found)
 
 
 def read_tables(kind: str) -> list[tuple[dict, Path]]:

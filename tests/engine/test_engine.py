@@ -236,3 +236,24 @@ def test_an_example_edited_while_it_is_measured_is_measured_again(tmp_book: TmpB
     again = obtain()
     assert not again.from_cache
     assert tmp_book.runs() > runs_after_first
+
+
+def test_a_source_folder_named_once_covers_every_file_in_it(tmp_book: TmpBook):
+    # 实验级 sources 写一个目录（如 perflab/services）：目录里任何文件变了，结果都要重测
+    lib = tmp_book.root / "lib"
+    (lib / "sub").mkdir(parents=True)
+    (lib / "a.py").write_text("A = 1\n")
+    (lib / "sub" / "b.lua").write_text("-- b\n")
+    registry_file = tmp_book.root / "registry" / "experiments.toml"
+    text = registry_file.read_text().replace(
+        "[[experiment.run]]", f'sources = ["{lib}"]\n\n[[experiment.run]]', 1
+    )
+    registry_file.write_text(text)
+    exp = registry.get(registry.load(), "t.exp")
+    assert {p.name for p in exp.sources} == {"a.py", "b.lua"}
+    before = cache.cache_key(exp, "quick")
+    (lib / "sub" / "b.lua").write_text("-- changed\n")
+    assert cache.cache_key(exp, "quick") != before
+    registry_file.write_text(text.replace(str(lib), str(lib / "gone")))
+    with pytest.raises(PerflabError, match="source .*gone is neither a file nor a folder"):
+        registry.load()
