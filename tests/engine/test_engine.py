@@ -255,5 +255,5 @@ def test_a_source_folder_named_once_covers_every_file_in_it(tmp_book: TmpBook):
     (lib / "sub" / "b.lua").write_text("-- changed\n")
     assert cache.cache_key(exp, "quick") != before
     registry_file.write_text(text.replace(str(lib), str(lib / "gone")))
-    with pytest.raises(PerflabError, match="source .*gone is neither a file nor a folder"):
+    with pytest.raises(PerflabError, match=r"source .*gone is neither a file nor a folder"):
         registry.load()
