@@ -68,12 +68,14 @@ def tool_version(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         return "not found"
-    for flag in ("--version", "-version"):
+    for flag in ("--version", "-version", "-v"):
         try:
             out = subprocess.run([path, flag], capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.SubprocessError):
             continue
         text = (out.stdout or out.stderr).strip()
-        if out.returncode == 0 and text:
-            return text.splitlines()[0]
+        first = text.splitlines()[0] if text else ""
+        # wrk -v 打印版本后以状态 1 退出：首行带着工具名和数字也算
+        if first and (out.returncode == 0 or (name in first and any(c.isdigit() for c in first))):
+            return first
     return "unknown"
