@@ -30,26 +30,31 @@ def vm_rss(field: str = "VmRSS") -> int:
 
 # --8<-- [start:threads]
 def park_threads(n: int) -> dict:
-    """启动 n 个线程，每个都阻塞在同一个 Event 上；全部挂起后读内存，再放行并 join。"""
+    """启动 n 个线程，每个都阻塞在自己的一把锁上；全部挂起后读内存，再逐个放行、逐个 join。"""
     gc.collect()
     base, base_vm = vm_rss(), vm_rss("VmSize")
-    gate, arrived = threading.Event(), queue.SimpleQueue()
+    arrived = queue.SimpleQueue()
+    # 每个线程一把锁，而不是共用一个 Event：放行时才能一个一个来（见下）
+    gates = [threading.Lock() for _ in range(n)]
+    for gate in gates:
+        gate.acquire()
 
-    def body() -> None:
+    def body(gate: threading.Lock) -> None:
         arrived.put(None)
-        gate.wait()  # 在内核里等待，不占 CPU
+        gate.acquire()  # 在内核里等待，不占 CPU
 
-    threads = [threading.Thread(target=body) for _ in range(n)]
+    threads = [threading.Thread(target=body, args=(gate,)) for gate in gates]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for _ in range(n):
-        arrived.get()  # 等每个线程都走到 gate.wait() 之前
+        arrived.get()  # 等每个线程都走到 gate.acquire() 之前
     elapsed = time.perf_counter() - t0
     time.sleep(0.005)
     rss, vm = vm_rss(), vm_rss("VmSize")
-    gate.set()
-    for t in threads:
+    # 一个一个放行并等它退出：一次全放行，一万个线程会在 GIL 上排成长队，拖上几十秒
+    for gate, t in zip(gates, threads, strict=True):
+        gate.release()
         t.join()
     left = threading.active_count() - 1
     return {"start_s": elapsed, "rss_delta": rss - base, "vm_delta": vm - base_vm, "leftover": left}
