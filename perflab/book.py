@@ -184,12 +184,17 @@ def experiments_table() -> str:
 
 
 def results_overview() -> str:
-    """Every experiment's table under a heading that links to its page."""
+    """Every experiment's table under a line that links to its page.
+
+    Bold links rather than headings: output with headings must be converted afresh on every
+    build (they feed the page's table of contents), and this is the book's largest output.
+    """
     book = current()
     parts = []
     for exp in book.experiments.values():
         href = render.page_href(exp.page, book.page)
-        parts.append(f"### [{exp.title}]({href})\n\n" + render.table(book.result(exp.id)))
+        title = f"**[{exp.title}]({href})** · `{exp.id}`"
+        parts.append(title + "\n\n" + render.table(book.result(exp.id)))
     return "\n\n".join(parts)
 
 
