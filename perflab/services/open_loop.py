@@ -124,6 +124,7 @@ def parse_report(output: str, *, target: str, rate: float, timeout_s: float) -> 
     socket_errors = {"other": zero - timeouts} if zero - timeouts else {}
     duration_s = (int(data["duration"]) + int(data.get("wait", 0))) / 1e9
     names = {"mean": "mean", "p50": "50th", "p90": "90th", "p99": "99th", "max": "max"}
+    names["p95"] = "95th"  # 只有开环有 p95（wrk 的报告脚本不算它）
     latency = {k: int(lat[v]) / 1e9 for k, v in names.items()}
     latency["p999"] = latency["max"]  # vegeta 的 JSON 报告没有 99.9 分位；以最大值为上界
     return LoadResult(

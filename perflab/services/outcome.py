@@ -29,7 +29,7 @@ class LoadResult:
     timeouts: int
     timeout_s: float
     statuses: dict[str, int]
-    latency_s: dict[str, float]  # mean p50 p90 p99 p999 max：超时按超时值计入
+    latency_s: dict[str, float]  # mean p50 p90 p99 p999 max（开环另有 p95）：超时按超时值计入
     socket_errors: dict[str, int] = field(default_factory=dict)
     in_flight_max: int = 0  # 结束时还在路上、没被计入的请求的上限（wrk：每个连接至多一个）
     offered_rate: float = 0.0  # 开环：目标到达速率（每秒请求数）

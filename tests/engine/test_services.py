@@ -297,6 +297,7 @@ def test_vegeta_report_parsing():
     res = vegeta_mod.parse_report(json.dumps(report), target="x", rate=100, timeout_s=0.5)
     assert (res.good, res.failed, res.timeouts) == (95, 5, 5)
     assert res.latency_s["p99"] == 0.5 and res.sent_rate == 100
+    assert res.latency_s["p95"] == 0.003
     with pytest.raises(PerflabError, match="vegeta against x: unreadable report"):
         vegeta_mod.parse_report("{}", target="x", rate=1, timeout_s=1)
 
