@@ -37,7 +37,7 @@ serve:
 	@if $(PY) -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' $(PORT) 2>/dev/null; then :; else \
 		echo "错误: 端口 $(PORT)（127.0.0.1）已被占用或不可用；换一个端口，例如: make serve PORT=$$(( $(PORT) + 1 ))" >&2; exit 1; fi
 	@echo "==> 用 full 档实测构建（首次会运行全部实验，较慢；之后命中缓存），然后在 http://127.0.0.1:$(PORT) 提供预览"
-	PERFLAB_PROFILE=full $(MKDOCS) serve --strict -a 127.0.0.1:$(PORT)
+	PERFLAB_PROFILE=$${PERFLAB_PROFILE:-full} $(MKDOCS) serve --strict -a 127.0.0.1:$(PORT)
 
 build:
 	@bash scripts/setup.sh build
@@ -51,7 +51,7 @@ refresh:
 .PHONY: _build
 _build:
 	rm -rf site.tmp
-	PERFLAB_PROFILE=full $(MKDOCS) build --strict -d site.tmp
+	PERFLAB_PROFILE=$${PERFLAB_PROFILE:-full} $(MKDOCS) build --strict -d site.tmp
 	rm -rf site.old
 	if [ -d site ]; then mv site site.old; fi
 	mv site.tmp site

@@ -175,7 +175,9 @@ def claims_summary() -> str:
 
 def environment() -> str:
     """The environment of this build, as a two-column table."""
-    return render.environment_table(env.capture(current().profile))
+    book = current()
+    libraries = sorted({lib for exp in book.experiments.values() for lib in exp.libraries})
+    return render.environment_table(env.capture(book.profile, libraries))
 
 
 def experiments_table() -> str:

@@ -88,7 +88,7 @@ def _references(references) -> list[list]:
 
 def _caption(plan: dict, body: str) -> str:
     shown = scale_for(plan["unit"], plan["magnitude"])[1]
-    notes = [body, f"单位 {shown or '无'}"]
+    notes = [body, f"单位 {shown}"] if shown else [body]  # 计数没有单位，不写“单位 无”
     if plan.get("y_log"):
         notes.insert(0, "纵轴为对数刻度")
     if plan.get("x_log"):
@@ -382,9 +382,6 @@ def _clean_svg(svg: str, prefix: str) -> str:
 def _formatter(unit: str, magnitude: float, log: bool):
     from matplotlib.ticker import FuncFormatter
 
-    divisor, shown = scale_for(unit, magnitude)
-    sep = "" if shown in ("", "×", "%") else " "
-
     def label(value: float, _pos=None) -> str:
         if value == 0:
             return "0"
@@ -392,7 +389,7 @@ def _formatter(unit: str, magnitude: float, log: bool):
             return f"{int(value):,}"  # 计数：10,000 而不是 1e+04
         if log:
             return fmt_tick(value, unit)
-        return f"{value / divisor:,.4g}{sep}{shown}"
+        return fmt(value, unit, like=magnitude)  # 15,000 而不是 1.5e+04
 
     return FuncFormatter(label)
 

@@ -50,15 +50,25 @@ class Rule:
         return self.value, float("inf")
 
     def describe(self, fmt_value) -> str:
+        # 中位数落在范围内即成立；整个 95% 区间都在范围外才算不成立，其余视情况而定
+        rest = "；整个 95% 区间都在范围外才算不成立，否则视情况而定"
         if self.kind == "approx" and self.tolerance == 0:
-            return f"实测中位数等于 {fmt_value(self.value)} 即成立"
+            return f"实测中位数等于 {fmt_value(self.value)} 即成立{rest}"
         if self.kind == "approx":
-            return f"实测中位数落在 {fmt_value(self.value)} ± {self.tolerance:.0%} 内即成立"
+            return f"实测中位数落在 {fmt_value(self.value)} ± {self.tolerance:.0%} 内即成立{rest}"
         if self.kind == "between":
-            return f"实测中位数落在 {fmt_value(self.low)} 到 {fmt_value(self.high)} 之间即成立"
+            return (
+                f"实测中位数落在 {fmt_value(self.low)} 到 {fmt_value(self.high)} 之间即成立{rest}"
+            )
         if self.kind == "at_most":
-            return f"实测 95% 区间整体不高于 {fmt_value(self.value)} 即成立"
-        return f"实测 95% 区间整体不低于 {fmt_value(self.value)} 即成立"
+            return (
+                f"实测 95% 区间整体不高于 {fmt_value(self.value)} 即成立，"
+                "整体高于它为不成立，跨过它为视情况而定"
+            )
+        return (
+            f"实测 95% 区间整体不低于 {fmt_value(self.value)} 即成立，"
+            "整体低于它为不成立，跨过它为视情况而定"
+        )
 
 
 def verdict(rule: Rule, summary: Summary) -> str:
