@@ -187,7 +187,7 @@ def test_extra_sources_of_a_run_are_part_of_the_key(tmp_book: TmpBook):
     data.write_text("二")
     assert cache.cache_key(exp, "quick") != before
     data.unlink()
-    with pytest.raises(PerflabError, match=r"source .*workload\.txt is neither a file nor a folder"):
+    with pytest.raises(PerflabError, match=r"source .*workload\.txt is neither a file nor a"):
         registry.load()
 
 
