@@ -59,5 +59,6 @@ def test_goroutine_lighter_than_thread(built_site):
 
 def test_switch_order(built_site):
     m = measured(built_site, EXP)
+    # goroutine 最便宜是稳的；线程与 asyncio 的先后取决于两个线程是否同在一个 CPU 上，不作断言
     assert m["go.switch_s"] < m["threading.switch_s"]
-    assert m["asyncio.switch_s"] < m["threading.switch_s"]
+    assert m["go.switch_s"] < m["asyncio.switch_s"]
