@@ -5,7 +5,7 @@
 堆固定为常驻数据的固定倍数（-Xms = -Xmx = 2 × 常驻 + 16 MiB），用 -Xlog:gc*:file=… 写 GC 日志，
 再从日志里读出计时段内每次停顿（Pause …）与 ZGC 的分配停顿（Allocation Stall）。
 计时段按“换血量”结束：缓存里被替换的条目达到常驻条目的 --turnover 倍，不短于 --min-seconds，
-且段内至少完成过一次回收；常驻数据越多，计时段越长。
+且段内至少完整做完一轮回收；常驻数据越多，计时段越长。
 吞吐与请求耗时由 Java 程序自己统计。
 另外读一次 G1 的 MaxGCPauseMillis 实际生效值（-XX:+PrintFlagsFinal）。
 
@@ -229,10 +229,15 @@ METRIC_LABELS = {**SWEPT, **DETAIL}
 def summarize(collector: str, raw: dict) -> dict[str, float]:
     out = raw["java"]
     pauses = sorted(seconds for _, seconds in raw["log"]["pauses"])
+    if not pauses:
+        # 没有停顿就没有“最大停顿”可报：记 0 会让“停顿 < 1 ms”不测而过
+        sys.exit(
+            f"gc_jvm: {collector}, {out['live_mib']} MiB: no GC pause logged in the timed window "
+            f"({out['window_gcs']} collections counted); lengthen --min-seconds or --turnover"
+        )
     values = {
-        # 计时段里一次停顿也没有时记 0（停顿次数与 info 里的 window_pauses 会如实显示 0）
-        "pause_max_s": pauses[-1] if pauses else 0.0,
-        "pause_p50_s": percentile(pauses, 0.50) if pauses else 0.0,
+        "pause_max_s": pauses[-1],
+        "pause_p50_s": percentile(pauses, 0.50),
         "pause_count": float(len(pauses)),
         "req_p99_s": out["req_p99_s"],
         "req_max_s": out["req_max_s"],

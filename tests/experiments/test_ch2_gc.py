@@ -260,8 +260,10 @@ def test_jvm_example_shape():
     for c, points in info["points"].items():
         for live, point in points.items():
             assert point["heap_max_B"] == info["heap_mib"][live] * 2**20, (c, live)
-            # 计时段结束前至少完成过一次回收，且换血量够了
-            assert point["window_gc_bean_counts"] >= 1, (c, live)
+            # 计时段里至少完整做完一轮回收（多 2 次），且换血量够了
+            assert point["window_gc_bean_counts"] >= 2, (c, live)
+            assert point["window_pauses"] >= 1, (c, live)
+            assert metrics[f"{c}_live{live}_pause_max_s"]["values"][0] > 0, (c, live)
             assert point["turnover_reached"], (c, live)
     assert info["java"]
 
