@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from perflab import env, files, gobuild, interpreters, paths, toolchain
+from perflab import env, files, gobuild, interpreters, native, paths, toolchain
 from perflab.registry import GO_BINARY, Experiment
 from perflab.results import Result
 
@@ -28,12 +28,13 @@ def _file_digest(path: Path) -> str:
 def _sources(exp: Experiment) -> dict[str, str]:
     files: list[Path] = list(exp.sources)
     for run in exp.runs:
-        files += gobuild.source_files(run.path) if run.lang == "go" else [run.path]
+        files += gobuild.source_files(run.path) if run.lang == "go" else native.run_sources(run)
         files += run.sources
         for args in run.args.values():
             for arg in args:
                 for package in GO_BINARY.findall(arg):
                     files += gobuild.source_files(paths.resolve(package))
+                files += native.arg_sources(arg)
     return {paths.relative(p): _file_digest(p) for p in files}
 
 
@@ -56,6 +57,8 @@ def key_material(exp: Experiment, profile: str) -> dict:
         # 每个指定了解释器的运行：找到的确切版本与路径（或“未找到”）
         "interpreters": interpreters.for_runs(exp.runs),
         "go": toolchain.go_version() if uses_go else None,
+        # gcc、node、typescript：C 与 TypeScript 的运行用到的编译器与运行时
+        **({"native": used} if (used := native.toolchains(exp.runs)) else {}),
         "libraries": env.library_versions(exp.libraries),
         "tools": {tool: toolchain.tool_version(tool) for tool in exp.tools},
         "machine": env.machine(),

@@ -14,7 +14,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from perflab import cache, env, gobuild, interpreters, paths, toolchain
+from perflab import cache, env, gobuild, interpreters, native, paths, toolchain
 from perflab.errors import PerflabError
 from perflab.registry import GO_BINARY, Experiment, Run
 from perflab.runner import pick_cpus
@@ -37,7 +37,8 @@ class Plan:
 
 
 def expand_args(args: list[str], label: str) -> list[str]:
-    """Replace {go:go-examples/pkg} with the path of that package's built binary.
+    """Replace {go:go-examples/pkg} with the path of that package's built binary, and
+    {c:examples/…/x.c} with the binary gcc builds from that source.
 
     A Python example that drives a Go server (say) gets the binary without building it itself.
     """
@@ -45,7 +46,7 @@ def expand_args(args: list[str], label: str) -> list[str]:
     def binary(match: re.Match) -> str:
         return str(gobuild.build(paths.resolve(match.group(1)), label))
 
-    return [GO_BINARY.sub(binary, arg) for arg in args]
+    return [native.expand_c(GO_BINARY.sub(binary, arg), label) for arg in args]
 
 
 def command_for(run: Run, profile: str, label: str) -> list[str]:
@@ -53,6 +54,8 @@ def command_for(run: Run, profile: str, label: str) -> list[str]:
     args = expand_args(run.args_for(profile), label)
     if run.lang == "go":
         return [str(gobuild.build(run.path, label)), *args]
+    if run.lang in ("c", "node"):
+        return native.command(run, args, label)
     if run.interpreter is None:
         return [sys.executable, str(run.path), *args]
     found = interpreters.require(run.interpreter, label)
@@ -75,8 +78,11 @@ def make(exp: Experiment, profile: str, key: str | None = None) -> Plan:
     commands = {run.name: command_for(run, profile, plan.label(run)) for run in runs}
     cpus = pick_cpus(exp.cpus)
     environment = env.capture(profile, exp.libraries)
-    if exp.tools:
-        environment["tools"] = {t: toolchain.tool_version(t) for t in exp.tools}
+    tools = {t: toolchain.tool_version(t) for t in exp.tools}
+    # C 与 TypeScript 的运行：gcc、node、typescript 的版本也进出处
+    tools.update({k: v or "not found" for k, v in native.toolchains(exp.runs).items()})
+    if tools:
+        environment["tools"] = tools
     if used:
         environment["interpreters"] = used
     environment["cpus_used"] = len(cpus) if cpus else len(env.cpus_available())

@@ -19,12 +19,13 @@ from perflab.errors import PerflabError
 PROFILES = settings.PROFILES
 # 参数里的 {go:go-examples/包路径} 会被替换成该 Go 包编译出的二进制路径
 GO_BINARY = re.compile(r"\{go:([^}]+)\}")
-LANGS = ("python", "go")
+# c：gcc -O2 编出的二进制；node：TypeScript 由 tsc 编译后（或 .js 直接）交给 node 运行
+LANGS = ("python", "go", "c", "node")
 
 
 @dataclass(frozen=True)
 class Run:
-    """One implementation of an experiment: a Python file or a Go package."""
+    """One implementation of an experiment: a Python file, a Go package, a C or TypeScript file."""
 
     name: str
     lang: str

@@ -65,6 +65,8 @@ def go_env() -> dict[str, str]:
 @functools.cache
 def tool_version(name: str) -> str:
     """First line a tool prints about its version ("not found" when it is missing)."""
+    if name == "go":  # go 没有 --version，版本由 go env GOVERSION 给出
+        return go_version() or "not found"
     path = shutil.which(name)
     if path is None:
         return "not found"

@@ -50,21 +50,23 @@ declare -A PKG_CMD=(
     [openjdk-17-jdk-headless]=java
     # 2.4 延迟监控：真的 Prometheus（含 promtool）与 Alertmanager（含 amtool）
     [prometheus]=prometheus [prometheus-alertmanager]=prometheus-alertmanager
+    # 3.2 编译型与解释型：hello world 整个进程的启动时间
+    [hyperfine]=hyperfine
     # 中文字体只供浏览器测试与截图使用；读者的浏览器用自己的字体
     [fonts-noto-cjk]=""
 )
 # 各命令真正需要的工具（无法安装时据此决定能否继续）
 case "$MODE" in
     lint) REQUIRED=() ;;
-    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc openjdk-17-jdk-headless prometheus prometheus-alertmanager) ;;
-    test | setup) REQUIRED=(wrk chromium nodejs npm gcc make openjdk-17-jdk-headless shellcheck prometheus prometheus-alertmanager) ;;
+    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc openjdk-17-jdk-headless prometheus prometheus-alertmanager hyperfine) ;;
+    test | setup) REQUIRED=(wrk chromium nodejs npm gcc make openjdk-17-jdk-headless shellcheck prometheus prometheus-alertmanager hyperfine) ;;
     *) die "未知模式 '$MODE'（可用: setup serve build refresh test lint）" ;;
 esac
 
 venv_needs_creating() { ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 
 missing=()
-for pkg in wrk chromium nodejs npm make gcc openjdk-17-jdk-headless fonts-noto-cjk shellcheck prometheus prometheus-alertmanager; do
+for pkg in wrk chromium nodejs npm make gcc openjdk-17-jdk-headless fonts-noto-cjk shellcheck prometheus prometheus-alertmanager hyperfine; do
     [[ -n "${PKG_CMD[$pkg]}" ]] && command -v "${PKG_CMD[$pkg]}" >/dev/null 2>&1 && continue
     dpkg -s "$pkg" >/dev/null 2>&1 && continue
     missing+=("$pkg")
