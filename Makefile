@@ -60,6 +60,8 @@ _build:
 
 test:
 	@bash scripts/setup.sh test
+	@echo "==> python -m perflab check（不测量，先查注册表）"
+	@PERFLAB_PROFILE=quick $(PY) -m perflab check
 	@rc=0; PERFLAB_PROFILE=quick $(PY) -m pytest || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "错误: pytest 没有收集到任何测试（退出码 5）" >&2; exit 1; fi; \
 	exit $$rc

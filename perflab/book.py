@@ -12,8 +12,19 @@ import re
 import sys
 import time
 
+from perflab import (
+    cache,
+    check,
+    document,
+    env,
+    measure,
+    reference,
+    registry,
+    render,
+    settings,
+    units,
+)
 from perflab import claims as claims_mod
-from perflab import document, env, measure, reference, registry, render, settings, units
 from perflab.claims import Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.results import Result
@@ -40,14 +51,23 @@ class Book:
     def result(self, exp_id: str, progress=None) -> Result:
         if exp_id not in self.results:
             exp = registry.get(self.experiments, exp_id)
-            self.results[exp_id] = measure.obtain(
+            result = measure.obtain(
                 exp, self.profile, refresh=self.refresh, progress=progress or (lambda _: None)
             )
+            check.require_valid(exp, self.claims_for(experiment=exp_id), result)
+            self.results[exp_id] = result
         return self.results[exp_id]
 
     def measure_all(self, report=_stderr) -> None:
         """Measure (or load) every experiment, saying which one and how many are left."""
         total = len(self.experiments)
+        if not self.refresh:
+            stale = [e for e in self.experiments.values() if cache.load(e, self.profile)[0] is None]
+            if stale:
+                report(
+                    f"[perflab] {len(stale)}/{total} 个实验没有这份代码的有效缓存，要先测量"
+                    f"（{self.profile} 档；第一次构建整本书约需几分钟，之后只重测改过的实验）"
+                )
         for i, exp_id in enumerate(self.experiments, 1):
             prefix = f"[perflab {i}/{total}] {exp_id}"
             started = time.perf_counter()

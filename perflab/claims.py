@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from perflab import paths, registry
+from perflab import paths, registry, units
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
 from perflab.stats import CONFIDENCE, Summary
@@ -113,6 +114,8 @@ class Claim:
     condition: str
     metric: str | None = None
     sweep: Sweep | None = None
+    # 登记它的注册表文件（错误信息据此指出改哪个文件）
+    registry_file: Path | None = None
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -280,38 +283,55 @@ def _sweep(raw: dict, claim_id: str) -> Sweep:
     return Sweep(raw["condition"], raw.get("unit", ""), at, metrics, log, at_metrics)
 
 
-REQUIRED = ("id", "claim", "quoted", "source", "experiment", "condition", "rule")
+REQUIRED = ("id", "claim", "quoted", "source", "experiment", "condition", "unit", "rule")
+
+
+def _claim(raw: dict, path) -> Claim:
+    missing = [k for k in REQUIRED if k not in raw]
+    if ("metric" in raw) == ("sweep" in raw):
+        missing.append("exactly one of metric or sweep")
+    if missing:
+        raise PerflabError(f"claim {raw.get('id', '?')}: missing {', '.join(missing)}")
+    if raw["unit"] not in units.METRIC_UNITS:
+        raise PerflabError(
+            f"claim {raw['id']}: unit {raw['unit']!r} is not one of "
+            f"{units.allowed()} (the unit of the metric it reads, in which its rule is written)"
+        )
+    return Claim(
+        id=raw["id"],
+        page=paths.page_of(raw, path, f"claim {raw['id']}"),
+        claim=raw["claim"],
+        quoted=raw["quoted"],
+        source=raw["source"],
+        experiment=raw["experiment"],
+        unit=raw["unit"],
+        rule=_rule(raw["rule"], raw["id"]),
+        condition=raw["condition"],
+        metric=raw.get("metric"),
+        sweep=_sweep(raw["sweep"], raw["id"]) if "sweep" in raw else None,
+        registry_file=path,
+    )
 
 
 def load() -> list[Claim]:
-    """Every [[claim]] in the registry files, checked for the fields a verdict needs."""
+    """Every [[claim]] in the registry files, checked for the fields a verdict needs.
+
+    A problem is a PerflabError of one line naming the registry file and the claim.
+    """
     claims, seen = [], set()
     for raw, path in registry.read_tables("claim"):
-        missing = [k for k in REQUIRED if k not in raw]
-        if ("metric" in raw) == ("sweep" in raw):
-            missing.append("exactly one of metric or sweep")
-        if missing:
+        try:
+            claim = _claim(raw, path)
+        except PerflabError as exc:
+            raise PerflabError(registry.in_file(path, exc)) from None
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise PerflabError(
-                f"claim {raw.get('id', '?')} in {path}: missing {', '.join(missing)}"
-            )
-        if raw["id"] in seen:
-            raise PerflabError(f"claim id {raw['id']} appears twice in {path}")
-        seen.add(raw["id"])
-        claims.append(
-            Claim(
-                id=raw["id"],
-                page=paths.page_of(raw, path, f"claim {raw['id']}"),
-                claim=raw["claim"],
-                quoted=raw["quoted"],
-                source=raw["source"],
-                experiment=raw["experiment"],
-                unit=raw.get("unit", ""),
-                rule=_rule(raw["rule"], raw["id"]),
-                condition=raw["condition"],
-                metric=raw.get("metric"),
-                sweep=_sweep(raw["sweep"], raw["id"]) if "sweep" in raw else None,
-            )
-        )
+                registry.in_file(path, f"claim {raw.get('id', '?')}: malformed entry ({exc!r})")
+            ) from None
+        if claim.id in seen:
+            raise PerflabError(registry.in_file(path, f"claim id {claim.id} appears twice"))
+        seen.add(claim.id)
+        claims.append(claim)
     return claims
 
 
@@ -320,6 +340,8 @@ def check_references(claims: list[Claim], experiment_ids: set[str]) -> None:
     for claim in claims:
         if claim.experiment not in experiment_ids:
             raise PerflabError(
-                f"claim {claim.id} refers to experiment {claim.experiment!r}, "
-                "which is not registered"
+                registry.in_file(
+                    claim.registry_file,
+                    f"claim {claim.id}: experiment {claim.experiment!r} is not registered",
+                )
             )

@@ -1,8 +1,10 @@
-"""Command line: `python -m perflab list | run ID... | refresh | reference`.
+"""Command line: `python -m perflab list | check [ID...] | run ID... | refresh | reference`.
 
-`run` measures one experiment the way the site does (same profile, cache and rendering),
-prints the page's table and writes its JSON, so a reader can reproduce a page from a terminal.
-`reference` writes the committed snapshot the data page compares each build with.
+`check` validates registry entries against the engine without measuring (one line per problem,
+naming the registry file). `run` measures one experiment the way the site does (same profile,
+cache and rendering), prints the page's table, provenance and claim verdicts, warns when the
+measurement exceeded its profile's time budget, and writes its JSON, so a reader can reproduce
+a page from a terminal. `reference` writes the committed snapshot the data page compares with.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ import re
 import sys
 from pathlib import Path
 
-from perflab import book, export, paths, reference, registry, render, runner
+from perflab import (
+    book,
+    check,
+    export,
+    paths,
+    reference,
+    registry,
+    render,
+    runner,
+    settings,
+    verdict_text,
+)
 from perflab.errors import PerflabError
 
 
@@ -49,11 +62,43 @@ def _run(session: book.Book, ids: list[str], out_dir: Path) -> None:
         print(render.table(result))
         print()
         print(_plain(render.provenance(result)))
+        for claim in session.claims_for(experiment=exp_id):
+            print()
+            print(verdict_text.plain(session.judge(claim)))
+        budget = settings.TIME_BUDGET_S[session.profile]
+        if not result.from_cache and result.duration_s > budget:
+            print(
+                f"{prefix}：注意，测量用了 {result.duration_s:.0f} s，超出 {session.profile} 档"
+                f"每个实验 {budget:.0f} s 的预算（见 CONTRIBUTING.md）",
+                file=sys.stderr,
+            )
         target = out_dir / f"{exp_id}.json"
         target.write_text(
             json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
         )
         print(f"\n结果已写入 {target}", file=sys.stderr)
+
+
+def _check(profile: str | None, ids: list[str]) -> int:
+    session = book.Book(profile, refresh=False)  # 加载注册表本身就会报出格式错误
+    problems, notes = check.check(session.experiments, session.claims, ids, session.profile)
+    if len(notes) <= 3:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    else:
+        print(
+            f"note: {len(notes)} 个实验还没有这份代码的有效缓存，指标名在测量时检查"
+            "（python -m perflab run ID）",
+            file=sys.stderr,
+        )
+    for problem in problems:
+        print(problem)
+    checked = len(ids) if ids else len(session.experiments)
+    print(
+        f"perflab check：{checked} 个实验，{len(problems)} 个问题",
+        file=sys.stderr,
+    )
+    return 1 if problems else 0
 
 
 def _reference(profile: str, out: Path) -> None:
@@ -79,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="列出全部实验及其页面")
+    chk = sub.add_parser(
+        "check", help="不测量，检查实验的注册表条目（页面、图表与说法的指标、单位、规则）"
+    )
+    chk.add_argument("ids", nargs="*", metavar="ID", help="默认检查全部实验")
     run = sub.add_parser("run", help="测量一个或几个实验（有效缓存直接复用）")
     run.add_argument("ids", nargs="+", metavar="ID")
     run.add_argument("--refresh", action="store_true", help="忽略缓存，重新测量")
@@ -97,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             _list(book.start(args.profile))
+        elif args.command == "check":
+            return _check(args.profile, args.ids)
         elif args.command == "run":
             _run(book.start(args.profile, refresh=args.refresh), args.ids, args.out)
         elif args.command == "reference":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from perflab import cache
+from perflab import cache, check
 from perflab import plan as plan_mod
 from perflab.errors import PerflabError
 from perflab.plan import Plan
@@ -88,10 +88,17 @@ def obtain(
     if not refresh:
         cached, why = cache.load(exp, profile, key)
         if cached is not None:
-            return label_runs(add_ratios(cached, exp), exp)
+            return _finish(cached, exp)
         progress(f"需要测量：{why}")
     result = run_plan(plan_mod.make(exp, profile, key), progress)
+    # 先存再查：注册表里的笔误改好之后不必重测（注册表的图表与说法不进缓存键）
     cache.store(exp, profile, result, key)
+    return _finish(result, exp)
+
+
+def _finish(result: Result, exp: Experiment) -> Result:
+    """Check the result against the experiment's charts and ratios, then derive the ratios."""
+    check.require_valid(exp, [], result)
     return label_runs(add_ratios(result, exp), exp)
 
 

@@ -111,6 +111,8 @@ class Experiment:
     warmup_how: str = ""
     # 所有实现都会读到的其他文件（如 perflab/services）：它们变了，结果也要重测
     sources: tuple[Path, ...] = ()
+    # 登记它的注册表文件（错误信息据此指出改哪个文件）
+    registry_file: Path | None = None
 
     def repeats_for(self, profile: str) -> int:
         return self.repeats[profile]
@@ -249,6 +251,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
         ratios=[_ratio(r, exp_id) for r in raw.get("ratio", [])],
         warmup_how=raw.get("warmup_how", ""),
         sources=_source_files(raw.get("sources", []), f"experiment {exp_id}"),
+        registry_file=source,
     )
 
 
@@ -274,6 +277,13 @@ def _source_files(listed: list[str], what: str) -> tuple[Path, ...]:
     return tuple(found)
 
 
+def in_file(registry_file: Path, problem: object) -> str:
+    """A problem as one line that starts with the registry file it is in."""
+    where = paths.relative(registry_file)
+    text = str(problem)
+    return text if text.startswith(where) else f"{where}: {text}"
+
+
 def read_tables(kind: str) -> list[tuple[dict, Path]]:
     """Every [[kind]] table of every registry file, with the file it came from."""
     files = paths.registry_files()
@@ -292,7 +302,14 @@ def read_tables(kind: str) -> list[tuple[dict, Path]]:
 def load() -> dict[str, Experiment]:
     experiments: dict[str, Experiment] = {}
     for raw, source in read_tables("experiment"):
-        exp = _parse(raw, source)
+        try:
+            exp = _parse(raw, source)
+        except PerflabError as exc:
+            raise PerflabError(in_file(source, exc)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PerflabError(
+                in_file(source, f"experiment {raw.get('id', '?')}: malformed entry ({exc!r})")
+            ) from None
         if exp.id in experiments:
             raise PerflabError(f"experiment id {exp.id} is registered twice ({source})")
         experiments[exp.id] = exp

@@ -191,28 +191,12 @@ def page_href(page: str, from_page: str) -> str:
     return "./" if rel == "." else rel + "/"
 
 
-def _coverage(s) -> str:
-    return f"n={s.n}，区间覆盖 {s.confidence:.0%}"
-
-
 def _measured(j: Judgement) -> str:
+    lines = verdict_text.measured_lines(j)
     if j.claim.sweep is None:
-        p = j.points[0]
-        s = p.metric.summary
-        return (
-            f"{escape(fmt(s.median, p.metric.unit))}（{escape(p.metric.run_label)} · "
-            f"{escape(p.metric.label)}，{_coverage(s)}）"
-        )
-    unit = j.claim.sweep.unit
-    lines = [
-        f'<span class="perflab-point">{escape(verdict_text.condition_value(p.at, unit))}：'
-        f"{escape(fmt(p.metric.summary.median, p.metric.unit))} "
-        f"{verdict_text.POINT_MARKS[p.verdict]}</span>"
-        for p in j.points
-    ]
-    weakest = min((p.metric for p in j.points), key=lambda m: m.summary.confidence)
-    lines.append(f"<small>{weakest.run_label} · 各点中最少：{_coverage(weakest.summary)}</small>")
-    return "<br>".join(lines)
+        return escape(lines[0])
+    points = [f'<span class="perflab-point">{escape(line)}</span>' for line in lines[:-1]]
+    return "<br>".join([*points, f"<small>{escape(lines[-1])}</small>"])
 
 
 CLAIM_COLUMNS = ("说法（引述）", "我们的实测", "判定", "判定条件与边界")
@@ -239,7 +223,9 @@ def claim_rows(judgements: list[tuple[Judgement, Result]], *, link_from: str | N
             f'<details class="perflab-rule"><summary>规则</summary>{rule}；'
             f"理由：{escape(claim.rule.why)}</details>"
         )
-        quoted = escape(claim.quoted)
+        # 引文照录原话，下面一行是我们对它的理解（注册表的 claim），读者可以核对两者是否一致
+        gist = f'<small class="perflab-gist">{escape(claim.claim)}</small>'
+        quoted = f"{escape(claim.quoted)}<br>{gist}"
         if link_from is not None:
             href = escape(page_href(claim.page, link_from))
             quoted += (

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perflab import units
 from perflab.errors import PerflabError
 
 STDERR_TAIL_LINES = 12
@@ -156,4 +157,9 @@ def parse_output(stdout: str, label: str) -> dict:
         metric["values"] = [float(v) for v in values]
         metric.setdefault("label", name)
         metric.setdefault("unit", "")
+        if metric["unit"] not in units.METRIC_UNITS:
+            raise PerflabError(
+                f"{label}: metric {name!r} has unit {metric['unit']!r}; use {units.allowed()} "
+                "(base units: the page scales seconds to ms and bytes to MiB)"
+            )
     return data

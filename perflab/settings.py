@@ -22,6 +22,9 @@ from perflab.errors import PerflabError
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("quick", "full")
 GO_FENCE_TIMEOUT_S = 60.0
+# 每个实验一次测量的时间预算（秒）：quick 档让 `make test` 保持在几分钟，full 档让整本书的
+# 参考快照保持在半小时以内；超出时 `perflab run` 提醒，不算失败
+TIME_BUDGET_S = {"quick": 60.0, "full": 300.0}
 # 引擎交给笔记本内核的变量（不是读取的设置）：内核据此找到仓库
 ROOT_VARIABLE = "PERFLAB_ROOT"
 

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import math
 
+# 示例输出与说法可用的单位：国际单位制的基本单位（秒、字节）、倍数、百分比、无单位（次数）；
+# 换算成 ms、MiB 是渲染的事
+METRIC_UNITS = ("s", "B", "×", "%", "")
+
+
+def allowed() -> str:
+    """The allowed units as a reader types them: "s, B, ×, %, or '' (a count)"."""
+    return ", ".join(METRIC_UNITS[:-1]) + " or '' (a count)"
+
+
 _TIME_STEPS = [(1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")]
 _BYTE_STEPS = [(2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B")]
 

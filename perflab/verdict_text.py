@@ -66,3 +66,40 @@ def judged_under(j: Judgement) -> str:
     unit = claim.sweep.unit
     span = f"{condition_value(j.at[0], unit)} – {condition_value(j.at[-1], unit)}"
     return f"{claim.condition}；扫描 {claim.sweep.condition}：{span}（{len(j.at)} 个点）"
+
+
+def coverage(summary) -> str:
+    """How much an interval can be trusted, in the page's words: "n=6，区间覆盖 97%"."""
+    return f"n={summary.n}，区间覆盖 {summary.confidence:.0%}"
+
+
+def measured_lines(j: Judgement) -> list[str]:
+    """What was measured for a claim, as the page shows it: one line, or one per sweep point
+    (with its mark) and a last line with the weakest interval's coverage."""
+    if j.claim.sweep is None:
+        p = j.points[0]
+        s = p.metric.summary
+        where = f"{p.metric.run_label} · {p.metric.label}"
+        return [f"{fmt(s.median, p.metric.unit)}（{where}，{coverage(s)}）"]
+    unit = j.claim.sweep.unit
+    lines = [
+        f"{condition_value(p.at, unit)}：{fmt(p.metric.summary.median, p.metric.unit)} "
+        f"{POINT_MARKS[p.verdict]}"
+        for p in j.points
+    ]
+    weakest = min((p.metric for p in j.points), key=lambda m: m.summary.confidence)
+    lines.append(f"{weakest.run_label} · 各点中最少：{coverage(weakest.summary)}")
+    return lines
+
+
+def plain(j: Judgement) -> str:
+    """A claim's verdict as text for a terminal, with the same words as the page's table."""
+    claim = j.claim
+    unit = j.points[0].metric.unit
+    lines = [f"「{claim.quoted}」：{VERDICT_LABELS[j.verdict]}"]
+    lines += [f"  实测：{line}" for line in measured_lines(j)]
+    lines.append(f"  条件：{judged_under(j)}")
+    if region := holding_region(j):
+        lines.append(f"  {region}")
+    lines.append(f"  规则：{claim.rule.describe(lambda v: fmt(v, unit))}；理由：{claim.rule.why}")
+    return "\n".join(lines)

@@ -58,7 +58,13 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Co
     proc = build_site(site)
     if proc.returncode != 0:
         pytest.fail(f"quick-profile build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    build_log(site).write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return site
+
+
+def build_log(site: Path) -> Path:
+    """Where `built_site` keeps everything its build printed (beside the site, not in it)."""
+    return site.parent / f"{site.name}.build.log"
 
 
 class _CountingWriter:

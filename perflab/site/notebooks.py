@@ -13,10 +13,12 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -53,19 +55,27 @@ def cache_key(notebook: Path, profile: str) -> str:
 def execute(notebook: Path, target: Path) -> None:
     """Run every cell in a fresh kernel (working directory: the notebook's folder)."""
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(
-        nb,
-        kernel_name="python3",
-        timeout=CELL_TIMEOUT_S,
-        allow_errors=False,
-        resources={"metadata": {"path": str(notebook.parent)}},
-    )
-    try:
-        client.execute(env={**os.environ, settings.ROOT_VARIABLE: str(paths.ROOT)})
-    except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
-        # RuntimeError：内核没能启动或不响应
-        last = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
-        raise PerflabError(f"notebook {paths.relative(notebook)} failed: {last[0]}") from None
+    # 内核与客户端经临时目录里的 Unix 套接字（ipc）通信，不占 TCP 端口：两次构建同时执行
+    # 笔记本时不会抢到同一个端口，也没有“TCP 未加密”的警告
+    with tempfile.TemporaryDirectory(prefix="perflab-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        client = NotebookClient(
+            nb,
+            km=km,
+            timeout=CELL_TIMEOUT_S,
+            allow_errors=False,
+            resources={"metadata": {"path": str(notebook.parent)}},
+        )
+        try:
+            client.execute(env={**os.environ, settings.ROOT_VARIABLE: str(paths.ROOT)})
+        except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+            # RuntimeError：内核没能启动或不响应
+            last = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
+            raise PerflabError(f"notebook {paths.relative(notebook)} failed: {last[0]}") from None
+        finally:
+            # 内核管理器是我们交给客户端的，客户端不替我们关：这里关掉内核进程
+            if km.has_kernel:
+                km.shutdown_kernel()
     with files.replacing(target) as tmp:
         nbformat.write(nb, tmp)
 

@@ -46,6 +46,7 @@ claim = "说法"
 quoted = "约 1.0"
 source = "测试"
 condition = "测试条件"
+unit = "×"
 experiment = "{experiment}"
 metric = "{metric}"
 rule = {{ kind = "approx", value = 1.0, tolerance = 0.1, why = "测试用的宽度" }}
@@ -56,7 +57,9 @@ def test_claim_on_a_missing_experiment_fails(tmp_book: TmpBook):
     (tmp_book.root / "registry" / "claims.toml").write_text(
         CLAIM.format(experiment="gone", metric="python.t_s")
     )
-    with pytest.raises(PerflabError, match=r"claim t\.claim refers to experiment 'gone'"):
+    with pytest.raises(
+        PerflabError, match=r"claims\.toml: claim t\.claim: experiment 'gone' is not registered"
+    ):
         book.start()
 
 
@@ -66,7 +69,7 @@ def test_claim_on_a_metric_never_produced_fails(tmp_book: TmpBook):
     )
     session = book.start()
     with pytest.raises(
-        PerflabError, match=r"claim t\.claim: experiment t\.exp produced no metric 'python\.nope'"
+        PerflabError, match=r"claims\.toml: claim t\.claim: no metric 'python\.nope' in t\.exp"
     ):
         session.measure_all(report=lambda _: None)
 
@@ -78,6 +81,8 @@ def test_claim_renders_with_computed_verdict(tmp_book: TmpBook):
     book.start()
     text = book.claims("t.exp")
     assert "约 1.0" in text and "1.02×" in text
+    # 引文之下是注册表里我们对它的一句话理解
+    assert '<small class="perflab-gist">说法</small>' in text
     assert "perflab-holds" in text and "成立" in text
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from book_helpers import nav_pages
-from conftest import build_site
+from conftest import ROOT, build_log, build_site, quick_env
 
 pytestmark = pytest.mark.site
 
@@ -137,6 +139,35 @@ path = "{example}"
     assert "experiment broken.example (python): example crashed" in output
     assert "故意失败的示例" in output
     assert not (tmp_path / "site" / "index.html").exists()
+
+
+def test_a_clean_build_prints_no_warning(built_site: Path):
+    log = build_log(built_site)
+    if not log.is_file():
+        pytest.skip("--site-dir: the site was built elsewhere, its output is not here")
+    # 一个不是真问题的警告会教会贡献者忽略警告：构建输出里一条都不该有
+    warnings = [
+        line
+        for line in log.read_text(encoding="utf-8").splitlines()
+        if re.search(r"\bWARNING\b|\bwarning\b|Warning:", line)
+    ]
+    assert warnings == []
+
+
+def test_every_registry_entry_checks_clean_against_the_built_results(built_site: Path):
+    if not build_log(built_site).is_file():
+        pytest.skip("--site-dir: the results of that build are not in this cache")
+    proc = subprocess.run(
+        [sys.executable, "-m", "perflab", "check"],
+        cwd=ROOT,
+        env=quick_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # 构建刚测完全部实验：每个实验的指标名都对照结果查过
+    assert "note:" not in proc.stderr
 
 
 def test_every_chart_placeholder_is_filled_after_rendering(built_site: Path):
