@@ -287,6 +287,18 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch3.concurrency.grid": [table(), has("goroutine", "Python 线程", _TIME, _BYTES)],
     "pages.ch3.concurrency.stack": [has("`StackInuse`", _MEASURED, "×")],
     "pages.ch3.concurrency.reserve": [has("`ulimit -s`", _MEASURED, _BYTES)],
+    "pages.ch3.compiled.add_listings": [
+        table(),
+        has('class="grid"', "go tool compile -S", "| Go |"),
+    ],
+    "pages.ch3.compiled.loop_listings": [has('class="grid"', "`inlining call to add`", "CALL")],
+    "pages.ch3.compiled.kernels": [table(2), has("CPython ÷ Go", "Go ÷ C", _TIME, "×")],
+    "pages.ch3.compiled.checksums": [table(), has("| Go |", "C（gcc -O2）")],
+    "pages.ch3.compiled.versions_found": [table()],
+    "pages.ch3.compiled.versions": [table(), has("（本书的 .venv）", _TIME)],
+    "pages.ch3.compiled.startup": [table(), has("`-I -S`", _TIME, _BYTES)],
+    "pages.ch3.compiled.memory": [table(), has("hello world", "词频统计", _BYTES)],
+    "pages.ch3.compiled.article_table": [table(), has("原文：快", "原文：中等", "判定：", "×")],
     "pages.ch4.auth.matrix": [table(), has("| 合法令牌 |", "401 拒绝", "`application/json`")],
     "pages.ch4.auth.verdicts": [bullets, has("Python", "Go", "次运行")],
     "pages.ch4.auth.setup": [has("gunicorn", "sync 工作进程", "RS256", _NUMBER)],
@@ -319,11 +331,18 @@ def _between(low: float, high: float) -> Callable[[float], None]:
     return check
 
 
+def _all_in(values: list, allowed: set, count: int) -> None:
+    assert len(values) == count and set(values) <= allowed, values
+
+
 # 返回数值（而不是 Markdown）的公开函数：句子里的数字由它们算出，测试检查取值范围
 NUMBERS: dict[str, Callable[[object], None]] = {
     "pages.ch1.gc.full_collection_share": _between(0.0, 1.0),
     "pages.ch2.gc.collection_shares": lambda d: [_between(0.0, 1.0)(v) for v in d.values()],
     "pages.ch2.async_.switches_per_message": lambda pair: _between(0.0, pair[1])(pair[0]),
+    "pages.ch3.compiled.cell_verdicts": lambda d: _all_in(
+        list(d.values()), {"holds", "does-not-hold", "depends"}, count=6
+    ),
 }
 
 
