@@ -22,6 +22,7 @@ from perflab import (
     registry,
     render,
     settings,
+    shards,
     units,
 )
 from perflab import claims as claims_mod
@@ -42,6 +43,13 @@ class Book:
         self.claims = claims_mod.load()
         claims_mod.check_references(self.claims, set(self.experiments))
         self.results: dict[str, Result] = {}
+        # PERFLAB_RESULTS：从合并好的多台机器的结果构建，不在本机测量（第一台是主机器）
+        self.merged_from = settings.results_file()
+        self.machines: list[shards.Machine] = []
+        if self.merged_from is not None:
+            self.profile, self.machines = shards.load_merged(self.merged_from)
+            self.refresh = False
+        self._by_machine: dict[str, list[tuple[str, Result]]] = {}
         self._document: dict | None = None
         # 站点构建时图表先留一个占位，页面渲染完再换成 SVG（见 chart_block）；None = 直接内联
         self.chart_slots: dict[str, str] | None = None
@@ -51,17 +59,50 @@ class Book:
     def result(self, exp_id: str, progress=None) -> Result:
         if exp_id not in self.results:
             exp = registry.get(self.experiments, exp_id)
-            result = measure.obtain(
-                exp, self.profile, refresh=self.refresh, progress=progress or (lambda _: None)
-            )
+            if self.machines:
+                result = self.on_machines(exp_id)[0][1]
+            else:
+                result = measure.obtain(
+                    exp, self.profile, refresh=self.refresh, progress=progress or (lambda _: None)
+                )
             check.require_valid(exp, self.claims_for(experiment=exp_id), result)
             self.results[exp_id] = result
         return self.results[exp_id]
 
+    def on_machines(self, exp_id: str) -> list[tuple[str, Result]]:
+        """(machine label, result) for every machine of a merged build; PerflabError naming
+        the file and the machine when one lacks the experiment. Empty when measuring here."""
+        if exp_id not in self._by_machine and self.machines:
+            exp = registry.get(self.experiments, exp_id)
+            found = []
+            for m in self.machines:
+                if exp_id not in m.results:
+                    raise PerflabError(
+                        f"{self.merged_from}: machine {m.label!r} has no result for {exp_id}"
+                    )
+                found.append((m.label, measure.finish(m.results[exp_id], exp)))
+            self._by_machine[exp_id] = found
+        return self._by_machine.get(exp_id, [])
+
+    def verdicts_by_machine(self, claims: list[Claim]) -> dict[str, list[tuple[str, str]]] | None:
+        """claim id → [(machine label, verdict)] in a build merged from several machines."""
+        if len(self.machines) < 2:
+            return None
+        return {
+            c.id: [
+                (label, claims_mod.judge(c, r).verdict)
+                for label, r in self.on_machines(c.experiment)
+            ]
+            for c in claims
+        }
+
     def measure_all(self, report=_stderr) -> None:
         """Measure (or load) every experiment, saying which one and how many are left."""
         total = len(self.experiments)
-        if not self.refresh:
+        if self.machines:
+            labels = "、".join(m.label for m in self.machines)
+            report(f"[perflab] 读取合并的结果 {self.merged_from}（{labels}），本机不测量")
+        elif not self.refresh:
             stale = [e for e in self.experiments.values() if cache.load(e, self.profile)[0] is None]
             if stale:
                 report(
@@ -114,6 +155,13 @@ class Book:
             results = [self.result(exp_id) for exp_id in self.experiments]
             judgements = [self.judge(c) for c in self.claims]
             self._document = document.build(self.profile, results, judgements)
+            if self.machines:
+                self._document["machines"] = [
+                    {"label": m.label, "environment": m.environment} for m in self.machines
+                ]
+                by_machine = self.verdicts_by_machine(self.claims) or {}
+                for entry in self._document["claims"]:
+                    entry["verdicts_by_machine"] = dict(by_machine.get(entry["id"], []))
         return self._document
 
     def claims_for(self, *, experiment: str | None = None, page: str | None = None) -> list[Claim]:
@@ -172,8 +220,16 @@ def figure(exp_id: str) -> str:
     """Table, charts and provenance of one experiment."""
     book = current()
     r = book.result(exp_id)
-    parts = (render.table(r), book.chart_block(exp_id), render.provenance(r))
+    parts = (render.table(r), book.chart_block(exp_id), render.provenance(r), machines(exp_id))
     return "\n\n".join(x for x in parts if x)
+
+
+def machines(exp_id: str) -> str:
+    """In a build merged from several machines: the experiment's metrics on each, side by side."""
+    found = current().on_machines(exp_id)
+    if len(found) < 2:
+        return ""
+    return f"**各机器上的同一组指标**（{len(found)} 台）\n\n" + render.machines_table(found)
 
 
 def claims(exp_id: str) -> str:
@@ -181,7 +237,10 @@ def claims(exp_id: str) -> str:
     selected = book.claims_for(experiment=exp_id)
     if not selected:
         raise PerflabError(f"no claim in registry/*.toml measures experiment {exp_id!r}")
-    rows = render.claim_rows([(book.judge(c), book.result(c.experiment)) for c in selected])
+    rows = render.claim_rows(
+        [(book.judge(c), book.result(c.experiment)) for c in selected],
+        by_machine=book.verdicts_by_machine(selected),
+    )
     return rows + "\n\n" + render.claim_sources(selected)
 
 
@@ -189,7 +248,9 @@ def claims_summary() -> str:
     """Every claim in the book with its verdict and a link to its section."""
     book = current()
     pairs = [(book.judge(c), book.result(c.experiment)) for c in book.claims]
-    rows = render.claim_rows(pairs, link_from=book.page)
+    rows = render.claim_rows(
+        pairs, link_from=book.page, by_machine=book.verdicts_by_machine(book.claims)
+    )
     return rows + "\n\n" + render.claim_sources(book.claims)
 
 

@@ -1,10 +1,14 @@
-"""Command line: `python -m perflab list | check [ID...] | run ID... | refresh | reference`.
+"""Command line: `python -m perflab list | check [ID...] | run ID... | merge FILE... | refresh |
+reference`.
 
 `check` validates registry entries against the engine without measuring (one line per problem,
 naming the registry file). `run` measures one experiment the way the site does (same profile,
 cache and rendering), prints the page's table, provenance and claim verdicts, warns when the
 measurement exceeded its profile's time budget, and writes its JSON, so a reader can reproduce
-a page from a terminal. `reference` writes the committed snapshot the data page compares with.
+a page from a terminal. `run --shard I/N --machine LABEL` measures one deterministic share of
+the book and writes a shard file; `merge` joins shard files (one commit, one or more machines)
+into the file a build reads with PERFLAB_RESULTS. `reference` writes the committed snapshot the
+data page compares with.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from perflab import (
     render,
     runner,
     settings,
+    shards,
     verdict_text,
 )
 from perflab.errors import PerflabError
@@ -101,6 +106,46 @@ def _check(profile: str | None, ids: list[str]) -> int:
     return 1 if problems else 0
 
 
+def _run_shard(session: book.Book, shard: str, machine: str | None, out: Path) -> None:
+    index, count = shards.parse_shard(shard)
+    ids = shards.assign(list(session.experiments), count, shards.recorded_durations())[index - 1]
+    label = machine or shards.default_machine_label()
+    print(
+        f"[perflab] 分片 {index}/{count}（{label}，{session.profile} 档）："
+        f"{', '.join(ids) or '无'}",
+        file=sys.stderr,
+    )
+    results = []
+    for i, exp_id in enumerate(ids, 1):
+        prefix = f"[{i}/{len(ids)}] {exp_id}"
+        results.append(
+            session.result(
+                exp_id,
+                progress=lambda msg, p=prefix: print(f"{p}：{msg}", file=sys.stderr, flush=True),
+            )
+        )
+    for claim in session.claims:
+        if claim.experiment in ids:
+            session.judge(claim)  # 说法读不到的指标在这里就报错，而不是合并之后
+    doc = shards.shard_document(
+        results, index=index, count=count, machine=label, profile=session.profile
+    )
+    shards.write(doc, out)
+    print(f"分片结果已写入 {out}", file=sys.stderr)
+
+
+def _merge(files: list[Path], out: Path) -> None:
+    expected = list(registry.load())
+    doc = shards.merge(files, expected)
+    shards.write(doc, out)
+    labels = "、".join(m["label"] for m in doc["machines"])
+    print(
+        f"已合并 {len(files)} 个分片（{labels}；提交 {doc['git_commit']}）到 {out}；"
+        f"构建时设 PERFLAB_RESULTS={out}",
+        file=sys.stderr,
+    )
+
+
 def _reference(profile: str, out: Path) -> None:
     session = book.start(profile)
     print(
@@ -129,9 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     chk.add_argument("ids", nargs="*", metavar="ID", help="默认检查全部实验")
     run = sub.add_parser("run", help="测量一个或几个实验（有效缓存直接复用）")
-    run.add_argument("ids", nargs="+", metavar="ID")
+    run.add_argument("ids", nargs="*", metavar="ID")
     run.add_argument("--refresh", action="store_true", help="忽略缓存，重新测量")
-    run.add_argument("--out", type=Path, default=Path("perflab-results"), help="JSON 输出目录")
+    run.add_argument("--out", type=Path, default=None, help="JSON 输出目录（--shard 时为分片文件）")
+    run.add_argument("--shard", metavar="I/N", help="只测第 I 个分片（共 N 个，按记录的耗时均分）")
+    run.add_argument("--machine", help="分片文件里这台机器的名字（默认：架构 · CPU 数）")
+    merge = sub.add_parser("merge", help="把各机器的分片文件合并成一个结果文件")
+    merge.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    merge.add_argument("--out", type=Path, default=Path("perflab-results/merged.json"))
     refresh = sub.add_parser("refresh", help="重新测量全部实验并导出 results.json / results.csv")
     refresh.add_argument("--out", type=Path, default=Path("perflab-results"))
     ref = sub.add_parser(
@@ -149,7 +199,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "check":
             return _check(args.profile, args.ids)
         elif args.command == "run":
-            _run(book.start(args.profile, refresh=args.refresh), args.ids, args.out)
+            session = book.start(args.profile, refresh=args.refresh)
+            if args.shard:
+                if args.ids:
+                    raise PerflabError("run: give experiment ids or --shard, not both")
+                index, count = shards.parse_shard(args.shard)
+                default = Path("perflab-results") / f"shard-{index}-of-{count}.json"
+                _run_shard(session, args.shard, args.machine, args.out or default)
+            elif not args.ids:
+                raise PerflabError("run: give one or more experiment ids (or --shard I/N)")
+            else:
+                _run(session, args.ids, args.out or Path("perflab-results"))
+        elif args.command == "merge":
+            _merge(args.files, args.out)
         elif args.command == "reference":
             # 参考快照固定用 full 档（不看 PERFLAB_PROFILE）；--profile 仅供测试改用 quick
             _reference(args.profile or "full", args.out or reference.reference_path())

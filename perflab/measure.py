@@ -88,16 +88,17 @@ def obtain(
     if not refresh:
         cached, why = cache.load(exp, profile, key)
         if cached is not None:
-            return _finish(cached, exp)
+            return finish(cached, exp)
         progress(f"需要测量：{why}")
     result = run_plan(plan_mod.make(exp, profile, key), progress)
     # 先存再查：注册表里的笔误改好之后不必重测（注册表的图表与说法不进缓存键）
     cache.store(exp, profile, result, key)
-    return _finish(result, exp)
+    return finish(result, exp)
 
 
-def _finish(result: Result, exp: Experiment) -> Result:
-    """Check the result against the experiment's charts and ratios, then derive the ratios."""
+def finish(result: Result, exp: Experiment) -> Result:
+    """Check a result (measured, cached or merged from another machine) against the
+    experiment's charts and ratios, then derive the ratios and name the runs."""
     check.require_valid(exp, [], result)
     return label_runs(add_ratios(result, exp), exp)
 

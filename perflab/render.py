@@ -39,6 +39,31 @@ def table(result: Result, keys: list[str] | None = None) -> str:
     return "\n".join([head, *(metric_row(m) for m in metrics)])
 
 
+def machines_table(results: list[tuple[str, Result]]) -> str:
+    """The same metrics measured on several machines, side by side (medians).
+
+    A row is marked 不同 when two machines' 95% intervals do not overlap (the difference is
+    beyond what either machine's run-to-run noise explains).
+    """
+    labels = [label for label, _ in results]
+    head = (
+        "| 实现 | 指标 | " + " | ".join(labels) + " | 机器间 |\n"
+        "|---|---|" + "---:|" * len(labels) + "---|"
+    )
+    rows = []
+    for key, metric in results[0][1].metrics.items():
+        found = [r.metrics.get(key) for _, r in results]
+        cells = [fmt(m.summary.median, m.unit) if m else "—" for m in found]
+        present = [m.summary for m in found if m]
+        differ = len(present) > 1 and max(s.low for s in present) > min(s.high for s in present)
+        rows.append(
+            f"| {metric.run_label} | {metric.label} | "
+            + " | ".join(cells)
+            + f" | {'不同' if differ else '在噪声内'} |"
+        )
+    return "\n".join([head, *rows])
+
+
 def _series_of(result: Result, key: str) -> dict:
     try:
         data = result.series[key]
@@ -200,15 +225,36 @@ def _measured(j: Judgement) -> str:
 
 
 CLAIM_COLUMNS = ("说法（引述）", "我们的实测", "判定", "判定条件与边界")
+MACHINES_COLUMN = "各机器"
 
 
-def claim_rows(judgements: list[tuple[Judgement, Result]], *, link_from: str | None = None) -> str:
+def machine_verdicts(verdicts: list[tuple[str, str]]) -> str:
+    """ "成立：2/3 台机器" and each machine's verdict, for a claim judged on several machines."""
+    counts: dict[str, int] = {}
+    for _, v in verdicts:
+        counts[v] = counts.get(v, 0) + 1
+    summary = "；".join(
+        f"{VERDICT_LABELS[v]}：{n}/{len(verdicts)} 台机器" for v, n in counts.items()
+    )
+    each = "<br>".join(f"{escape(label)}：{VERDICT_LABELS[v]}" for label, v in verdicts)
+    return f"<strong>{summary}</strong><br><small>{each}</small>"
+
+
+def claim_rows(
+    judgements: list[tuple[Judgement, Result]],
+    *,
+    link_from: str | None = None,
+    by_machine: dict[str, list[tuple[str, str]]] | None = None,
+) -> str:
     """Claim table as HTML; with link_from (the rendering page) each row links to the claim's page.
 
     The rule and the reason for its band fold away under the verdict. Each cell carries its
     column's name (data-label), so on a phone the stylesheet can stack a row into a card.
+    by_machine (claim id → [(machine label, verdict)]) adds a column for a build that merged
+    results from several machines.
     """
-    head = "".join(f"<th>{c}</th>" for c in CLAIM_COLUMNS)
+    columns = CLAIM_COLUMNS + ((MACHINES_COLUMN,) if by_machine else ())
+    head = "".join(f"<th>{c}</th>" for c in columns)
     rows = []
     for j, _result in judgements:
         claim = j.claim
@@ -232,11 +278,13 @@ def claim_rows(judgements: list[tuple[Judgement, Result]], *, link_from: str | N
                 f'<br><small><a href="{href}">{escape(claim.page.removesuffix(".md"))}</a></small>'
             )
         cells = (quoted, _measured(j), verdict, where)
+        if by_machine:
+            cells += (machine_verdicts(by_machine.get(claim.id, [])),)
         rows.append(
             "<tr>"
             + "".join(
                 f'<td data-label="{label}">{cell}</td>'
-                for label, cell in zip(CLAIM_COLUMNS, cells, strict=True)
+                for label, cell in zip(columns, cells, strict=True)
             )
             + "</tr>"
         )

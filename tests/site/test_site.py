@@ -170,6 +170,41 @@ def test_every_registry_entry_checks_clean_against_the_built_results(built_site:
     assert "note:" not in proc.stderr
 
 
+def test_a_site_built_from_two_machines_shards_shows_both(built_site: Path, tmp_path: Path):
+    if not build_log(built_site).is_file():
+        pytest.skip("--site-dir: the results of that build are not in this cache")
+    shard_files = []
+    for machine in ("机器甲", "机器乙"):
+        out = tmp_path / f"{machine}.json"
+        # 缓存刚由 built_site 测满：两个“机器”的分片都直接读缓存，只是名字不同
+        perflab_cli("run", "--shard", "1/1", "--machine", machine, "--out", str(out))
+        shard_files.append(str(out))
+    merged = tmp_path / "merged.json"
+    perflab_cli("merge", *shard_files, "--out", str(merged))
+    site = tmp_path / "site"
+    proc = build_site(site, PERFLAB_RESULTS=str(merged))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "本机不测量" in proc.stderr
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert "<th>各机器</th>" in home and "2/2 台机器" in home
+    page = (site / "ch1" / "gil" / "index.html").read_text(encoding="utf-8")
+    assert "各机器上的同一组指标" in page and "机器甲" in page and "机器乙" in page
+    published = json.loads((site / "data" / "results.json").read_text(encoding="utf-8"))
+    assert [m["label"] for m in published["machines"]] == ["机器甲", "机器乙"]
+
+
+def perflab_cli(*args: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "perflab", *args],
+        cwd=ROOT,
+        env=quick_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def test_every_chart_placeholder_is_filled_after_rendering(built_site: Path):
     # 图表在页面渲染之后才放进去：成品里不能剩占位，图表页上要有内联 SVG
     pages = list(built_site.rglob("*.html"))

@@ -140,17 +140,39 @@ def test_pull_requests_run_the_test_command_and_keep_the_site():
     assert any(".perflab-cache" in p for p in cached) and any("pip" in p for p in cached)
 
 
-def test_pages_builds_full_profile_refreshes_weekly_and_deploys():
+def test_pages_measures_full_profile_shards_on_two_machine_kinds_and_refreshes_weekly():
     doc = load(WORKFLOWS / "pages.yml")
-    on = doc["on"]
-    assert on["push"]["branches"] == ["main"]
-    assert on["schedule"] and "workflow_dispatch" in on
-    build, deploy = doc["jobs"]["build"], doc["jobs"]["deploy"]
-    assert re.search(r"^\s*make build$", run_lines(build), re.M)
+    measure = doc["jobs"]["measure"]
+    cells = measure["strategy"]["matrix"]["include"]
+    runners = {c["runner"] for c in cells}
+    assert {"ubuntu-24.04", "ubuntu-24.04-arm"} <= runners, runners
+    # 每种机器的分片齐全：1/N … N/N，且同一种机器用同一个名字
+    for runner in runners:
+        mine = [c for c in cells if c["runner"] == runner]
+        count = int(mine[0]["shard"].split("/")[1])
+        assert sorted(c["shard"] for c in mine) == [f"{i}/{count}" for i in range(1, count + 1)]
+        assert len({c["machine"] for c in mine}) == 1
+    script = run_lines(measure)
+    assert (
+        '-m perflab run --shard "${{ matrix.shard }}" --machine "${{ matrix.machine }}"' in script
+    )
+    assert measure["env"]["PERFLAB_PROFILE"] == "full"
     # The weekly run must re-measure, not republish cached numbers.
-    refresh = str(build.get("env", {}).get("PERFLAB_REFRESH", ""))
+    refresh = str(measure["env"].get("PERFLAB_REFRESH", ""))
     assert "schedule" in refresh and "'1'" in refresh, refresh
-    assert "PERFLAB_PROFILE" not in build.get("env", {}), "make build is the full profile"
+
+
+def test_pages_merges_the_shards_builds_without_measuring_and_deploys():
+    doc = load(WORKFLOWS / "pages.yml")
+    build, deploy = doc["jobs"]["build"], doc["jobs"]["deploy"]
+    assert build["needs"] == "measure"
+    script = run_lines(build)
+    assert re.search(
+        r"^\s*\.venv/bin/python -m perflab merge shards/\*\.json --out merged\.json$", script, re.M
+    )
+    assert re.search(r"^\s*make build$", script, re.M)
+    make_build = next(s for s in build["steps"] if s.get("run", "").strip() == "make build")
+    assert make_build["env"]["PERFLAB_RESULTS"] == "merged.json"
     uploads = [s for s in build["steps"] if "upload-pages-artifact@" in s.get("uses", "")]
     assert uploads and uploads[0]["with"]["path"] == "site"
     assert deploy["needs"] == "build"
