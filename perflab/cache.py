@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from perflab import env, files, gobuild, interpreters, native, paths, toolchain
+from perflab import env, files, gobuild, interpreters, maven, native, paths, toolchain
 from perflab.registry import GO_BINARY, Experiment
 from perflab.results import Result
 
@@ -35,6 +35,7 @@ def _sources(exp: Experiment) -> dict[str, str]:
                 for package in GO_BINARY.findall(arg):
                     files += gobuild.source_files(paths.resolve(package))
                 files += native.arg_sources(arg)
+                files += maven.arg_sources(arg)
     return {paths.relative(p): _file_digest(p) for p in files}
 
 

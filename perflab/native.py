@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from perflab import files, paths
+from perflab import files, maven, paths
 from perflab.errors import PerflabError
 from perflab.runner import run_group, tail
 
@@ -236,6 +236,8 @@ def toolchains(runs) -> dict[str, str | None]:
             used["node"] = node_version()
             if run.path.suffix == ".ts":
                 used["typescript"] = typescript_version()
+    # Maven 打的 jar（{mvn:...}）：Maven 与 Java 的版本
+    used.update(maven.toolchains(runs))
     return used
 
 

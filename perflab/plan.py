@@ -14,7 +14,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from perflab import cache, env, gobuild, interpreters, native, paths, toolchain
+from perflab import cache, env, gobuild, interpreters, maven, native, paths, toolchain
 from perflab.errors import PerflabError
 from perflab.registry import GO_BINARY, Experiment, Run
 from perflab.runner import pick_cpus
@@ -37,8 +37,9 @@ class Plan:
 
 
 def expand_args(args: list[str], label: str) -> list[str]:
-    """Replace {go:go-examples/pkg} with the path of that package's built binary, and
-    {c:examples/…/x.c} with the binary gcc builds from that source.
+    """Replace {go:go-examples/pkg} with the path of that package's built binary,
+    {c:examples/…/x.c} with the binary gcc builds from that source, and {mvn:examples/…/dir}
+    with the jar Maven builds from that project.
 
     A Python example that drives a Go server (say) gets the binary without building it itself.
     """
@@ -46,7 +47,7 @@ def expand_args(args: list[str], label: str) -> list[str]:
     def binary(match: re.Match) -> str:
         return str(gobuild.build(paths.resolve(match.group(1)), label))
 
-    return [native.expand_c(GO_BINARY.sub(binary, arg), label) for arg in args]
+    return [maven.expand(native.expand_c(GO_BINARY.sub(binary, arg), label), label) for arg in args]
 
 
 def command_for(run: Run, profile: str, label: str) -> list[str]:
