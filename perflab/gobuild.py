@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from perflab import files, paths, toolchain
+from perflab import files, paths, protogen, toolchain
 from perflab.errors import PerflabError
 from perflab.runner import run_group, tail
 
@@ -18,7 +18,11 @@ def module_root(package: Path) -> Path:
 
 
 def source_files(package: Path) -> list[Path]:
-    """What the binary depends on: the package's files plus go.mod and go.sum."""
+    """What the binary depends on: the package's files plus go.mod and go.sum.
+
+    Code generated from a .proto inside the package is brought up to date first (protogen).
+    """
+    protogen.ensure_go_for(package)
     root = module_root(package)
     files = sorted(p for p in package.rglob("*") if p.is_file() and not p.name.endswith("_test.go"))
     files += [p for p in (root / "go.mod", root / "go.sum") if p.is_file()]

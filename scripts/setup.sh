@@ -176,6 +176,35 @@ fi
 
 # ---------------------------------------------------------------- actionlint（检查 .github/workflows）
 # 固定版本的 Go 工具，装进 .venv/bin；版本或 Go 变了才重装。发布构建用不到它。
+# ---------------------------------------------------------------- protobuf（第五章的 gRPC 代码）
+# protoc 来自 Debian 的 protobuf-compiler；两个 Go 插件的固定版本写在 perflab/protogen.py，go install 到 .venv/bin。
+# 生成的代码不提交：每次都按 .proto 与工具版本核对，过期就在 go vet / go test / 构建之前重新生成。
+if ! command -v protoc >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        say "安装系统包: protobuf-compiler"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && command -v apt-get >/dev/null 2>&1; then
+        say "安装系统包: protobuf-compiler"
+        sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -qq protobuf-compiler >/dev/null
+    else
+        die "缺少 protoc（Debian 包 protobuf-compiler），且无法自动安装；请先运行: sudo apt-get install protobuf-compiler"
+    fi
+fi
+mapfile -t PROTOC_PLUGINS < <("$VPY" -m perflab.protogen --plugins)
+plugins_key="${PROTOC_PLUGINS[*]}-$(go_version)"
+if stamp_ok protoc-plugins "$plugins_key" && [[ -x "$VENV/bin/protoc-gen-go" && -x "$VENV/bin/protoc-gen-go-grpc" ]]; then
+    say "protoc 的 Go 插件无变化"
+else
+    for spec in "${PROTOC_PLUGINS[@]}"; do
+        say "安装 ${spec##*/}（go install 到 .venv/bin）"
+        GOBIN="$VENV/bin" go install "$spec"
+    done
+    stamp_set protoc-plugins "$plugins_key"
+fi
+"$VPY" -m perflab.protogen
+
 ACTIONLINT_VERSION="v1.7.12"
 if [[ "$MODE" == setup || "$MODE" == test || "$MODE" == lint ]]; then
     lint_key="$ACTIONLINT_VERSION-$(go_version)"

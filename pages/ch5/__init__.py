@@ -1,0 +1,1 @@
+"""Page logic for docs/ch5/."""
