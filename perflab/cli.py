@@ -146,6 +146,16 @@ def _merge(files: list[Path], out: Path) -> None:
     )
 
 
+def _compare(mine: Path, other: Path | None) -> None:
+    """Print how a results.json (say, from this machine's `make build`) differs from another
+    (the published site's data/results.json, or by default the reference snapshot)."""
+    other = other or reference.reference_path()
+    current = reference.load(mine)
+    if current is None:
+        raise PerflabError(f"compare: {mine} does not exist")
+    print(reference.render(reference.load(other), current, paths.relative(other)))
+
+
 def _reference(profile: str, out: Path) -> None:
     session = book.start(profile)
     print(
@@ -179,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=None, help="JSON 输出目录（--shard 时为分片文件）")
     run.add_argument("--shard", metavar="I/N", help="只测第 I 个分片（共 N 个，按记录的耗时均分）")
     run.add_argument("--machine", help="分片文件里这台机器的名字（默认：架构 · CPU 数）")
+    cmp = sub.add_parser("compare", help="把一份 results.json 与另一份（默认参考快照）逐个指标对比")
+    cmp.add_argument("mine", type=Path, metavar="FILE", help="例如 site/data/results.json")
+    cmp.add_argument(
+        "--with",
+        dest="other",
+        type=Path,
+        default=None,
+        help="对比的另一份，例如从已发布网站下载的 data/results.json",
+    )
     merge = sub.add_parser("merge", help="把各机器的分片文件合并成一个结果文件")
     merge.add_argument("files", nargs="+", type=Path, metavar="FILE")
     merge.add_argument("--out", type=Path, default=Path("perflab-results/merged.json"))
@@ -210,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise PerflabError("run: give one or more experiment ids (or --shard I/N)")
             else:
                 _run(session, args.ids, args.out or Path("perflab-results"))
+        elif args.command == "compare":
+            _compare(args.mine, args.other)
         elif args.command == "merge":
             _merge(args.files, args.out)
         elif args.command == "reference":
