@@ -66,10 +66,14 @@ def go_listing() -> tuple[dict[str, list[str]], list[str]]:
     return {"add": funcs["add"], "loop": funcs["sumLoop"]}, decisions
 
 
+# x86-64 上用 Intel 写法（目的操作数在前，更好读）；别的架构 gcc 没有这个选项，用默认写法
+C_SYNTAX = ["-masm=intel"] if platform.machine() in ("x86_64", "AMD64") else []
+
+
 def c_listing() -> dict[str, list[str]]:
     """add 与 sum_loop 的汇编（去掉汇编器指示行，保留标号）。"""
     done = subprocess.run(
-        [native.require_gcc(), *native.C_FLAGS, "-S", "-masm=intel",
+        [native.require_gcc(), *native.C_FLAGS, "-S", *C_SYNTAX,
          "-fno-asynchronous-unwind-tables", "-o", "-", str(C_SOURCE)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -113,7 +117,8 @@ def count_calls(lines: list[str], lang: str) -> int:
         start = next(i for i, ln in enumerate(lines) if "FOR_ITER" in ln)
         end = next(i for i, ln in enumerate(lines) if "JUMP_BACKWARD" in ln)
         return sum(1 for ln in lines[start:end] if re.search(r"\d+ CALL\b", ln))
-    pattern = r"^call\b" if lang == "c" else r"^\S+\s+CALL\b"
+    # C：x86-64 的 call、ARM64 的 bl；Go 的汇编在各架构上都写作 CALL
+    pattern = r"^(call|bl)\b" if lang == "c" else r"^\S+\s+CALL\b"
     return sum(1 for ln in lines if re.search(pattern, ln))
 
 
@@ -138,7 +143,8 @@ def main() -> None:
         "go_inlining": decisions,
         "go": toolchain.go_version(),
         "gcc": native.gcc_version(),
-        "gcc_flags": " ".join([*native.C_FLAGS, "-S", "-masm=intel"]),
+        "gcc_flags": " ".join([*native.C_FLAGS, "-S", *C_SYNTAX]),
+        "arch": platform.machine(),
         "python": platform.python_version(),
     }
     json.dump({"metrics": metrics, "info": info}, sys.stdout, ensure_ascii=False)

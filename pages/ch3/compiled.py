@@ -25,10 +25,12 @@ def _code_column(title: str, lines: list[str]) -> str:
 
 
 def _listing_grid(part: str) -> str:
-    listing = book.result(LISTINGS).info["listing"]["listings"]
+    info = book.result(LISTINGS).info["listing"]
+    listing = info["listings"]
+    syntax = "（Intel 写法）" if "-masm=intel" in info["gcc_flags"] else ""
     titles = {
-        "go": "Go：go tool compile -S",
-        "c": "C：gcc -O2 -S（Intel 写法）",
+        "go": f"Go：go tool compile -S（{info.get('arch', '')}）",
+        "c": f"C：gcc -O2 -S{syntax}",
         "python": "Python：dis（CPython 字节码）",
     }
     cols = [_code_column(t, listing[lang][part]) for lang, t in titles.items()]

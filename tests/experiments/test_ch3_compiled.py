@@ -47,7 +47,7 @@ def test_listings_show_inlining_in_compiled_code_and_a_call_in_bytecode():
     info = out["info"]
     assert "inlining call to add" in info["go_inlining"]
     listings = info["listings"]
-    assert any("ADDQ" in ln for ln in listings["go"]["add"])
+    assert any(" ADD" in ln for ln in listings["go"]["add"])  # amd64 的 ADDQ、arm64 的 ADD
     assert any(ln.startswith(("lea", "add")) for ln in listings["c"]["add"])
     assert any("BINARY_OP" in ln or "BINARY_ADD" in ln for ln in listings["python"]["add"])
 
@@ -62,7 +62,12 @@ def test_three_languages_compute_the_same_checksums(binaries):
     for out in (py, go, c):
         assert set(out["metrics"]) == {f"{k}_s" for k in KERNELS}
         assert all(v > 0 for m in out["metrics"].values() for v in m["values"])
-    assert py["info"]["checksums"] == go["info"]["checksums"] == c["info"]["checksums"]
+    sums = [out["info"]["checksums"] for out in (py, go, c)]
+    for key in ("loop", "words"):
+        assert sums[0][key] == sums[1][key] == sums[2][key], key
+    # 浮点：ARM64 上 Go 会合成 FMA，只要求相对误差很小
+    energies = [float(s["nbody"]) for s in sums]
+    assert max(energies) - min(energies) <= 1e-9 * abs(energies[0]), energies
     assert py["info"]["checksums"]["loop"] == sum(i % 7 for i in range(5000))
 
 

@@ -36,7 +36,7 @@ func planets() []body {
 }
 
 // nbody 模拟 steps 步（每步 0.01 年），返回结束时系统的总能量。
-// 三种语言按同样的顺序做同样的浮点运算，结果逐位相同。
+// 三种语言按同样的顺序做同样的浮点运算（ARM64 上 Go 会把乘加合成 FMA，末几位可能不同）。
 func nbody(steps int) float64 {
 	bs := planets()
 	var px, py, pz float64
