@@ -54,21 +54,23 @@ declare -A PKG_CMD=(
     [hyperfine]=hyperfine
     # 4.4 微服务的代价：Spring Boot 服务由 Maven 构建（依赖来自 Maven Central），nginx 做双向 TLS 边车
     [maven]=mvn [nginx]=nginx
+    # 2.5 横向扩展：共享缓存与会话用真的 Redis（nginx 同时做负载均衡器）
+    [redis-server]=redis-server
     # 中文字体只供浏览器测试与截图使用；读者的浏览器用自己的字体
     [fonts-noto-cjk]=""
 )
 # 各命令真正需要的工具（无法安装时据此决定能否继续）
 case "$MODE" in
     lint) REQUIRED=() ;;
-    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc openjdk-17-jdk-headless prometheus prometheus-alertmanager hyperfine maven nginx) ;;
-    test | setup) REQUIRED=(wrk chromium nodejs npm gcc make openjdk-17-jdk-headless shellcheck prometheus prometheus-alertmanager hyperfine maven nginx) ;;
+    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc openjdk-17-jdk-headless prometheus prometheus-alertmanager hyperfine maven nginx redis-server) ;;
+    test | setup) REQUIRED=(wrk chromium nodejs npm gcc make openjdk-17-jdk-headless shellcheck prometheus prometheus-alertmanager hyperfine maven nginx redis-server) ;;
     *) die "未知模式 '$MODE'（可用: setup serve build refresh test lint）" ;;
 esac
 
 venv_needs_creating() { ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 
 missing=()
-for pkg in wrk chromium nodejs npm make gcc openjdk-17-jdk-headless fonts-noto-cjk shellcheck prometheus prometheus-alertmanager hyperfine maven nginx; do
+for pkg in wrk chromium nodejs npm make gcc openjdk-17-jdk-headless fonts-noto-cjk shellcheck prometheus prometheus-alertmanager hyperfine maven nginx redis-server; do
     [[ -n "${PKG_CMD[$pkg]}" ]] && command -v "${PKG_CMD[$pkg]}" >/dev/null 2>&1 && continue
     dpkg -s "$pkg" >/dev/null 2>&1 && continue
     missing+=("$pkg")

@@ -5,6 +5,9 @@ a free 127.0.0.1 port chosen now (or a Unix socket in that folder), its own proc
 pinned to the CPUs it is given, and readiness by a real check (never a sleep). On exit the
 whole group gets TERM, a grace period, then KILL, and the folder is removed, also after a
 failure. Every error is one line naming the service, with its stderr tail as detail.
+A port chosen here but taken by someone else before the service bound it (the service says
+"address already in use" and exits) is replaced by another, a few times; a port the caller
+asked for is never swapped.
 """
 
 from __future__ import annotations
@@ -129,6 +132,54 @@ def start(
     """
     if port is not None and port_in_use(port):
         raise PerflabError(f"service {name}: port {port} on {LOOPBACK} is already in use")
+    # 自己选的端口在服务绑定之前可能被别人占了（压测端的出站连接用的是同一段临时端口）：
+    # 服务因此没能就绪时换一个端口再起；调用方指定的端口不换
+    tries = 1 if (port is not None or unix_socket) else BIND_TRIES
+    for attempt in range(1, tries + 1):
+        try:
+            svc = _launch(
+                name, argv, ready, cpus, env, files, port, unix_socket, startup_timeout_s,
+                grace_s, version, cwd,
+            )  # fmt: skip
+        except PerflabError as exc:
+            if attempt < tries and port_clash(exc):
+                continue
+            raise
+        break
+    try:
+        yield svc
+        svc.check_alive("before it was stopped")
+    finally:
+        stop_group(svc.proc, grace_s)
+        shutil.rmtree(svc.folder, ignore_errors=True)
+
+
+BIND_TRIES = 3
+# 各服务绑定失败时自己的说法（小写比较）：errno 98 的原文，gunicorn 的 "Connection in use"
+_CLASH = ("address already in use", "connection in use")
+
+
+def port_clash(exc: PerflabError) -> bool:
+    """The service could not bind its port: its own words, in the message or its log tail."""
+    text = str(exc).lower()
+    return any(words in text for words in _CLASH)
+
+
+def _launch(
+    name: str,
+    argv: Sequence[str],
+    ready: ReadyCheck,
+    cpus: list[int] | None,
+    env: Mapping[str, str] | None,
+    files: Mapping[str, str] | None,
+    port: int | None,
+    unix_socket: bool,
+    startup_timeout_s: float,
+    grace_s: float,
+    version: str,
+    cwd: Path | None,
+) -> Service:
+    """Folder, config files, process, readiness; whatever it made is removed if it fails."""
     folder = Path(tempfile.mkdtemp(prefix=f"perflab-{_slug(name)}-"))
     values = {"dir": str(folder)}
     if unix_socket:
@@ -166,12 +217,12 @@ def start(
             version=version,
         )
         _wait_ready(svc, ready, startup_timeout_s)
-        yield svc
-        svc.check_alive("before it was stopped")
-    finally:
+        return svc
+    except BaseException:
         if proc is not None:
             stop_group(proc, grace_s)
         shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 PR_SET_PDEATHSIG = 1

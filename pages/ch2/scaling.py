@@ -1,0 +1,295 @@
+"""docs/ch2/scaling.md：gunicorn 的 worker、预加载与回收，nginx 负载均衡，Redis 共享状态，集中日志，
+Go 对照（实验 ch2.scaling.workers、.memory、.recycle、.lb、.state、.price、.logs、.go）。"""
+
+from __future__ import annotations
+
+from perflab import book, units
+
+WORKERS, MEMORY, RECYCLE, LB = (
+    "ch2.scaling.workers",
+    "ch2.scaling.memory",
+    "ch2.scaling.recycle",
+    "ch2.scaling.lb",
+)
+STATE, PRICE, LOGS, GO = (
+    "ch2.scaling.state",
+    "ch2.scaling.price",
+    "ch2.scaling.logs",
+    "ch2.scaling.go",
+)
+KINDS = {"sync": "sync", "gthread": "gthread", "uvicorn": "uvicorn"}
+COUNTS = {"1": "1 个 worker", "2": "2 个", "4": "4 个"}
+MODES = {
+    "none": "不回收",
+    "max": "max_requests",
+    "jitter": "max_requests + jitter",
+    "preload": "max_requests + jitter + 预加载",
+}
+TARGETS = {
+    "direct": "直连实例 A",
+    "nginx": "经 nginx（复用上游连接）",
+    "nginx_new": "经 nginx（每个请求新连上游）",
+}
+STORES = {"local": "进程内", "tcp": "Redis（TCP）", "unix": "Redis（Unix 套接字）"}
+
+
+def _median(exp: str, key: str) -> float:
+    return book.result(exp).metric(key).summary.median
+
+
+def _info(exp: str, run: str) -> dict:
+    return book.result(exp).info[run]
+
+
+def setup() -> str:
+    """本次构建的条件：各组件版本、CPU 的分配、每个请求的等待与计算、wrk 的连接数。"""
+    info = _info(WORKERS, "gunicorn")
+    v = info["versions"]
+    state = _info(STATE, "state")
+    lb = _info(LB, "lb")
+    return (
+        f"本次构建：gunicorn {v['gunicorn']}、Flask {v['flask']}、FastAPI {v['fastapi']}、"
+        f"uvicorn {v['uvicorn']}、Redis {state['redis']}（Debian 的 redis-server）、"
+        f"nginx {lb['nginx']}（Debian 的 nginx）、redis-py {v['redis']}、psutil {v['psutil']}。"
+        f"被测服务钉在 {info['server_cpus']} 个 CPU 上，"
+        f"wrk 在另一个 CPU 上用 {info['conns']} 个连接压"
+        f" {info['duration_s']:g} 秒；`/api/work` 每个请求先等 {info['wait_ms']:g} ms"
+        f"（代表一次数据库查询），再从 {info['catalog']:,} 件商品的表里取 20 件算总价；"
+        f"gthread 每个 worker {info['threads']} 个线程。"
+    )
+
+
+def throughput() -> str:
+    """每种 worker 类型 × worker 数：每秒成功请求与 p99（中位数与区间），以及两张折线图。"""
+    rps = book.grid(WORKERS, "gunicorn.rps_{row}_w{col}", KINDS, COUNTS)
+    p99 = book.grid(WORKERS, "gunicorn.p99_{row}_w{col}_s", KINDS, COUNTS)
+    return "每秒成功请求：\n\n" + rps + "\n\np99 延迟：\n\n" + p99 + "\n\n" + book.charts(WORKERS)
+
+
+def scaling_reading() -> str:
+    """按实测说话：每种 worker 类型从 1 个到 4 个 worker 吞吐涨了几倍，谁先碰到 CPU 的上限。"""
+    lines = []
+    for kind in KINDS:
+        s2 = _median(WORKERS, f"gunicorn.speedup_{kind}_w2")
+        s4 = _median(WORKERS, f"gunicorn.speedup_{kind}_w4")
+        lines.append(f"- **{kind}**：2 个 worker 是 1 个的 {s2:.2f} 倍，4 个是 {s4:.2f} 倍。")
+    best1 = max(KINDS, key=lambda k: _median(WORKERS, f"gunicorn.rps_{k}_w1"))
+    why = (
+        "它在等待期间就能接着处理别的请求，不靠多开进程。"
+        if best1 != "sync"
+        else "这与等待期间能否处理别的请求无关，多半是别的开销占了上风。"
+    )
+    return "\n".join(lines) + f"\n\n只有 1 个 worker 时吞吐最高的是 **{best1}**：" + why
+
+
+def memory() -> str:
+    """4 个 worker：预加载与否、刚启动与压测之后，每个 worker 的 USS、RSS 与总 PSS。"""
+    rows = {
+        "uss_idle_{col}_w4": "USS，刚启动（不预加载）",
+        "uss_{col}_w4": "USS，压测之后（不预加载）",
+        "uss_idle_{col}_w4_preload": "USS，刚启动（预加载）",
+        "uss_{col}_w4_preload": "USS，压测之后（预加载）",
+        "rss_{col}_w4": "RSS，压测之后（不预加载）",
+        "rss_{col}_w4_preload": "RSS，压测之后（预加载）",
+        "pss_total_{col}_w4": "PSS 之和（不预加载）",
+        "pss_total_{col}_w4_preload": "PSS 之和（预加载）",
+    }
+    head = "| 每个 worker 的平均值 | " + " | ".join(KINDS) + " |\n|---|" + "---:|" * len(KINDS)
+    lines = [head]
+    for template, label in rows.items():
+        cells = [book.value(MEMORY, "gunicorn." + template.format(col=k)) for k in KINDS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + book.charts(MEMORY)
+
+
+def memory_reading() -> str:
+    """预加载省下多少；压测之后预加载的 worker 独占内存涨了多少（引用计数把共享页写成私有页）。"""
+    parts = []
+    for kind in KINDS:
+        plain = _median(MEMORY, f"gunicorn.uss_{kind}_w4")
+        pre_idle = _median(MEMORY, f"gunicorn.uss_idle_{kind}_w4_preload")
+        pre = _median(MEMORY, f"gunicorn.uss_{kind}_w4_preload")
+        total = _median(MEMORY, f"gunicorn.pss_total_{kind}_w4")
+        total_pre = _median(MEMORY, f"gunicorn.pss_total_{kind}_w4_preload")
+        parts.append(
+            f"- **{kind}**：每个 worker 独占 {units.fmt(plain, 'B')} → 预加载后 "
+            f"{units.fmt(pre, 'B')}（刚启动时 {units.fmt(pre_idle, 'B')}，压测之后多出 "
+            f"{units.fmt(max(pre - pre_idle, 0), 'B')}）；四个 worker 加主进程共占 "
+            f"{units.fmt(total, 'B')} → {units.fmt(total_pre, 'B')}。"
+        )
+    return "\n".join(parts)
+
+
+def recycle() -> str:
+    """四种设置下的 p50、p99、最慢的请求、最长的无响应空窗与新起的 worker 数，以及时间序列。"""
+    info = _info(RECYCLE, "recycle")
+    head = "| 设置 | p50 | p99 | 最慢的请求 | 最长的无响应空窗 | 新起的 worker |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|"]
+    for mode, label in MODES.items():
+        cells = [
+            book.value(RECYCLE, f"recycle.{key}_{mode}{suffix}")
+            for key, suffix in (("p50", "_s"), ("p99", "_s"), ("max", "_s"), ("gap", "_s"))
+        ]
+        cells.append(book.value(RECYCLE, f"recycle.restarts_{mode}"))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    m = info["max_requests"]
+    return (
+        "\n".join(lines)
+        + f"\n\nsync worker {info['workers']} 个，`max_requests={m}`，jitter 取 `{m // 2}`；"
+        f"{info['clients']} 个客户端线程不停地请求 `/api/work`，"
+        f"每种设置 {info['duration_s']:g} 秒；"
+        f"时间序列按完成时刻每 {info['bin_s'] * 1e3:g} ms 一格，竖线是新 worker 第一次答话的时刻"
+        "（下面的图是最后一轮）。\n\n" + book.charts(RECYCLE)
+    )
+
+
+def recycle_reading() -> str:
+    """四种设置的最长空窗，以及三种回收设置里空窗最短、最长的各是哪一种（按本次构建的中位数）。"""
+    gap = {mode: _median(RECYCLE, f"recycle.gap_{mode}_s") for mode in MODES}
+    listed = "，".join(f"{label} {units.fmt(gap[mode], 's')}" for mode, label in MODES.items())
+    recycled = sorted(("max", "jitter", "preload"), key=gap.get)
+    return (
+        f"本次构建里最长的无响应空窗：{listed}。三种回收设置里，"
+        f"**{MODES[recycled[0]]}** 的空窗最短，**{MODES[recycled[-1]]}** 的最长；"
+        f"最长的是不回收时的 {gap[recycled[-1]] / max(gap['none'], 1e-9):.0f} 倍。"
+    )
+
+
+def lb() -> str:
+    """直连、经 nginx 复用上游连接、经 nginx 不复用：1 个连接的 p50，16 个连接的吞吐与 p99。"""
+    info = _info(LB, "lb")
+    n = info["conns"]
+    head = f"| 目标 | p50（1 个连接） | 每秒成功请求（{n} 个连接） | p99（{n} 个连接） |"
+    lines = [head, "|---|---:|---:|---:|"]
+    for tag, label in TARGETS.items():
+        cells = [
+            book.value(LB, f"lb.lat_{tag}_s"),
+            book.value(LB, f"lb.rps_{tag}"),
+            book.value(LB, f"lb.p99_{tag}_s"),
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return (
+        "\n".join(lines) + f"\n\n多一跳：复用上游连接时 p50 多 {book.value(LB, 'lb.hop_s')}，"
+        f"每个请求新连上游时多 {book.value(LB, 'lb.hop_new_s')}。"
+        f"经 nginx 的 {info['spread']} 个请求里，实例 A 处理了 {book.value(LB, 'lb.share_a')}"
+        "（其余给了实例 B：nginx 默认轮流转发）。\n\n" + book.charts(LB)
+    )
+
+
+def state() -> str:
+    """1、2、4 个 worker：进程内与 Redis 的陈旧读比例、丢失会话比例，以及两张折线图。"""
+    info = _info(STATE, "state")
+    head = (
+        "| worker 数 | 陈旧读：进程内缓存 | 陈旧读：Redis "
+        "| 丢失会话：进程内 | 丢失会话：Redis | 答过话的 worker |"
+    )
+    lines = [head, "|---:|---:|---:|---:|---:|---:|"]
+    for w in (1, 2, 4):
+        cells = [
+            book.value(STATE, f"state.stale_local_w{w}"),
+            book.value(STATE, f"state.stale_redis_w{w}"),
+            book.value(STATE, f"state.lost_local_w{w}"),
+            book.value(STATE, f"state.lost_redis_w{w}"),
+            str(len(info["runs"][f"local_w{w}"]["cache"]["pids"])),
+        ]
+        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    return (
+        "\n".join(lines) + f"\n\n每个配置：{info['rounds']} 轮写入，"
+        f"每轮确认之后由 {info['clients']} 个客户端线程并发读 {info['reads']} 次"
+        f"（共 {info['rounds'] * info['reads']} 次读）；登录一次之后带着 cookie 请求 "
+        f"{info['requests']} 次。每个请求都是一个新连接，由内核交给某一个空闲的 worker。"
+        f"“答过话的 worker”是最后一轮构建里进程内缓存那一组读到的不同进程号个数。\n\n"
+        + book.charts(STATE)
+    )
+
+
+def price() -> str:
+    """进程内、Redis（TCP）、Redis（Unix 套接字）：读缓存与查会话的 p50、吞吐、每个请求多花多少。"""
+    info = _info(PRICE, "price")
+    head = (
+        f"| 存放在 | 读缓存 p50（1 个连接） | 读缓存每秒成功请求（{info['conns']} 个连接） "
+        "| 查会话 p50（1 个连接） |"
+    )
+    lines = [head, "|---|---:|---:|---:|"]
+    for tag, label in STORES.items():
+        cells = [
+            book.value(PRICE, f"price.lat_item_{tag}_s"),
+            book.value(PRICE, f"price.rps_item_{tag}"),
+            book.value(PRICE, f"price.lat_me_{tag}_s"),
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    extra = (
+        f"与进程内相比，读缓存每个请求多 {book.value(PRICE, 'price.extra_item_tcp_s')}（TCP）/ "
+        f"{book.value(PRICE, 'price.extra_item_unix_s')}（Unix 套接字）；"
+        f"吞吐之比（进程内 ÷ Redis）为 {book.value(PRICE, 'price.rps_local_vs_tcp')}（TCP）/ "
+        f"{book.value(PRICE, 'price.rps_local_vs_unix')}（Unix 套接字）。"
+    )
+    return "\n".join(lines) + "\n\n" + extra + "\n\n" + book.charts(PRICE)
+
+
+def trace() -> str:
+    """一次 /checkout 在收集端留下的全部日志行（按请求 ID 拼起来，按时间排序）。"""
+    info = _info(LOGS, "logs")
+    rows = info["trace"]
+    head = "| 相对第一行 | 来源 | 路径 | 状态码 | 自报耗时 |"
+    lines = [head, "|---:|---|---|---:|---:|"]
+    for x in rows:
+        lines.append(
+            f"| {x['after_ms']:.2f} ms | {x['source']} | `{x['path']}` | {x['status']} "
+            f"| {x['duration_ms']:.2f} ms |"
+        )
+    sources = info["sources"]
+    return (
+        "\n".join(lines) + f"\n\n{info['traces']} 个 `/checkout` 里，"
+        "能拼出完整足迹（nginx 两行、两个不同 worker 各一行）的"
+        f"占 {book.value(LOGS, 'logs.complete_share')}；收集端共收到 {info['lines']} 行"
+        f"（应用 {sources.get('app', 0)} 行、nginx {sources.get('nginx', 0)} 行，"
+        f"解析失败 {info['unparsed']} 行），"
+        f"来自 {book.value(LOGS, 'logs.workers_logging')} 个 worker。"
+    )
+
+
+def log_cost() -> str:
+    """写 JSON 日志与不写：每秒成功请求与每个请求多花的时间（差别在噪声之内时照实说）。"""
+    info = _info(LOGS, "logs")
+    cost = book.result(LOGS).metric("logs.log_cost_s").summary
+    if cost.low > 0:
+        reading = "接口本身几乎什么都不做，所以这是日志开销份额的上界。"
+    else:
+        reading = "这次构建没有量出写日志的开销（区间下沿不大于 0）：它小于机器上的噪声。"
+    return (
+        f"同一个接口 `/api/ping`，一台服务器每个请求写一行 JSON 日志到收集端，一台不写，"
+        f"各 1 个 sync worker、钉在同一个 CPU 上，wrk {info['conns']} 个连接交替压 "
+        f"{info['rounds']} 轮、每轮 {info['duration_s']:g} 秒：写日志 "
+        f"{book.value(LOGS, 'logs.rps_log_on')} 次/秒，"
+        f"不写 {book.value(LOGS, 'logs.rps_log_off')} 次/秒，"
+        f"每个请求多花 {book.value(LOGS, 'logs.log_cost_s')}。"
+        + reading
+        + "\n\n"
+        + book.charts(LOGS)
+    )
+
+
+def go() -> str:
+    """Go 一个进程与 Python 一个 worker 的陈旧读、吞吐、p99、RSS；Go 两个实例时的陈旧读。"""
+    info = _info(GO, "go")
+    head = "| | 陈旧读 | 读缓存每秒成功请求 | 读缓存 p99 | 常驻内存 RSS |"
+    lines = [head, "|---|---:|---:|---:|---:|"]
+    for tag, label in (
+        ("go", f"Go，一个进程（GOMAXPROCS={info['gomaxprocs']}）"),
+        ("python", "Python gthread，一个 worker"),
+    ):
+        cells = [
+            book.value(GO, f"go.stale_{tag}_single"),
+            book.value(GO, f"go.rps_{tag}_single"),
+            book.value(GO, f"go.p99_{tag}_single_s"),
+            book.value(GO, f"go.rss_{tag}_single"),
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append(f"| Go，两个实例经 nginx | {book.value(GO, 'go.stale_go_two')} | | | |")
+    return (
+        "\n".join(lines)
+        + f"\n\n读缓存的吞吐之比（Go ÷ Python）：{book.value(GO, 'go.go_vs_python_rps')}；"
+        f"wrk {info['conns']} 个连接。陈旧读用与上一节相同的写读序列（{info['rounds']} 轮，"
+        f"每轮并发读 {info['reads']} 次）。\n\n" + book.charts(GO)
+    )
