@@ -54,8 +54,8 @@ function serve(port, client) {
       res.writeHead(200, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ score: reply.score }));
     });
-    req.on("close", () => {
-      if (!res.writableEnded) call.cancel();
+    res.on("close", () => {
+      if (!res.writableFinished) call.cancel();
     });
   });
   server.listen(port, "127.0.0.1", () => {

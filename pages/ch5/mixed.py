@@ -103,19 +103,23 @@ def knees() -> str:
         shown = units.fmt(round(knee), "") if knee > 0 else "最低一档就没跟上"
         lines.append(f"| {DEPLOYMENTS[d]} | {units.fmt(round(cap), '')} | {shown} | {share} |")
     top, cap = _median("load.go_top_rps"), _median("load.go_cap_rps")
-    keep, p99 = _median("load.go_keep_top"), _median("load.go_p99_top_s")
+    p50, p99 = _median("load.go_p50_top_s"), _median("load.go_p99_top_s")
     sent = _median("load.go_sent_top")
     limited = [d for d in LADDER if info["knees"][d]["generator_limited"]]
     note = (
-        f"\n\n“跟得上”的标准：成功响应不少于到达速率的 {rule['keep']:.0%}、失败不超过 "
+        f"\n\n“跟得上”的标准：失败不超过 "
         f"{rule['errors']:.0%}、p50 不超过最低一档共同速率下自己的 p50 的 "
         f"{rule['p50_factor']:g} 倍（排队一旦积起来，连中位数都会抬高），"
         "并且此前的每一档都跟得上；表中是各轮的中位数。"
         f"全 Go 的闭环容量是每秒 {units.fmt(round(cap), '')} 个请求，"
-        f"远在 vegeta 一个 CPU 能按时发出的速率之上，所以只在每秒 {units.fmt(round(top), '')} "
-        f"这一档压了一次：成功 ÷ 到达 {keep:.2f}，p99 {units.fmt(p99, 's')}"
         + (
-            "——它的拐点在这之上，这里量不到。"
+            f"高于开环速率的上限，所以只在每秒 {units.fmt(round(top), '')} 这一档压了一次："
+            if top < cap
+            else "开环只在它自己的容量这一档压了一次："
+        )
+        + f"p50 {units.fmt(p50, 's')}，p99 {units.fmt(p99, 's')}"
+        + (
+            ("——它的拐点在这之上，这里量不到。" if top < cap else "。")
             if sent >= rule["sent"]
             else f"；但 vegeta 只按时发出了目标的 {sent:.0%}，"
             "这一档量到的是压测端的上限，不是全 Go 的。"
@@ -123,7 +127,10 @@ def knees() -> str:
     )
     if limited:
         names = "、".join(DEPLOYMENTS[d] for d in limited)
-        note += f"{names}的拐点阶梯有几档被压到 vegeta 的上限，拐点只是下限。"
+        note += (
+            f"{names}的拐点阶梯里有几档超出了开环速率的上限或 vegeta 没能按时发出，"
+            "那几档说明不了服务，拐点只是下限。"
+        )
     return "\n".join(lines) + note
 
 

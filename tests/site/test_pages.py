@@ -362,6 +362,8 @@ def _all_in(values: list, allowed: set, count: int) -> None:
     "pages.ch5.mixed.knees": [table(), has("拐点", "跟得上", "全 Go", _PERCENT, _TIME)],
     "pages.ch5.mixed.hop_reading": [has("空调用", "numpy", "倍", _TIME, _PERCENT)],
     "pages.ch5.mixed.article_table": [table(), has("18 人周（引文，未测）", "全 Python", "×")],
+    "pages.ch5.guide.table": [table(), has("测量页](", "ch2/gil/)", "orjson", "×", _TIME, _PERCENT)],
+    "pages.ch5.guide.flow": [has("```mermaid", "flowchart TD", "×", _TIME)],
 
 # 返回数值（而不是 Markdown）的公开函数：句子里的数字由它们算出，测试检查取值范围
 NUMBERS: dict[str, Callable[[object], None]] = {
@@ -371,6 +373,7 @@ NUMBERS: dict[str, Callable[[object], None]] = {
     "pages.ch3.compiled.cell_verdicts": lambda d: _all_in(
         list(d.values()), {"holds", "does-not-hold", "depends"}, count=6
     ),
+    "pages.ch5.guide.values": lambda d: [_between(1e-12, 1e12)(x) for x in d.values()],
 }
 
 
