@@ -207,6 +207,6 @@ if __name__ == "__main__":
         raise SystemExit(0)
     try:
         for where in ensure_all():
-            print(f"protogen: {where} is current")
+            print(f"protogen: {where} is up to date")
     except PerflabError as exc:
         raise SystemExit(f"protogen: {exc}") from None
