@@ -331,6 +331,52 @@ class Recorder:
 # --8<-- [end:recorder]
 
 
+class Watcher:
+    """每 5 ms 看一眼 gunicorn 主进程有哪些子进程：记下每个 worker 出现与消失（被回收）的时刻。"""
+
+    def __init__(self, svc) -> None:
+        self.svc = svc
+        self.born: dict[str, float] = {}
+        self.gone: dict[str, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, name="watcher")
+
+    def loop(self) -> None:
+        while not self.stop.is_set():
+            now = time.perf_counter()
+            kids = {str(pid) for pid in memory.children(self.svc)}
+            for pid in kids - set(self.born):
+                self.born[pid] = now
+            for pid in set(self.born) - kids - set(self.gone):
+                self.gone[pid] = now
+            self.stop.wait(0.005)
+
+    def __enter__(self) -> Watcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def phases(records, watcher: Watcher, initial: set[str]) -> tuple[list[float], list[float]]:
+    """回收的两段：旧 worker 从最后一个响应到被主进程回收（退出），
+    新 worker 从出现到第一个响应（启动）。"""
+    last: dict[str, float] = {}
+    first: dict[str, float] = {}
+    for _, ended, pid in records:
+        last[pid] = max(last.get(pid, ended), ended)
+        first[pid] = min(first.get(pid, ended), ended)
+    exits = [gone - last[pid] for pid, gone in watcher.gone.items() if pid in last]
+    boots = [
+        first[pid] - born
+        for pid, born in watcher.born.items()
+        if pid not in initial and pid in first
+    ]
+    return exits, boots
+
+
 def timeline(records, t0: float, bin_s: float) -> dict:
     """按完成时刻分箱：每箱里最慢的请求；每个新 worker 第一次答话的时刻；最长的空窗。"""
     records = sorted(records, key=lambda r: r[1])
@@ -385,7 +431,8 @@ def part_recycle(args, metrics: dict, info: dict) -> None:
         ) as app:
             initial = wait_all_workers(app, w)
             rec = Recorder(app.port, args.clients)
-            t0 = rec.run(args.duration)
+            with Watcher(app) as watcher:
+                t0 = rec.run(args.duration)
             app.check_alive()
         if rec.errors:
             raise app.fail(f"{rec.errors} requests failed while workers were recycled")
@@ -401,6 +448,20 @@ def part_recycle(args, metrics: dict, info: dict) -> None:
         metrics[f"max_{mode}_s"] = metric(f"最慢的请求（{label}）", "s", tl["max_s"])
         metrics[f"gap_{mode}_s"] = metric(f"最长的无响应空窗（{label}）", "s", tl["longest_gap_s"])
         metrics[f"restarts_{mode}"] = metric(f"新起的 worker 数（{label}）", "", len(restarts))
+        exits, boots = phases(rec.records, watcher, initial)
+        if opts["max_requests"]:
+            if not exits or not boots:
+                raise app.fail(
+                    f"no worker was recycled and back within {args.duration:g} s "
+                    f"(exits seen: {len(exits)}, new workers answering: {len(boots)}); "
+                    "lengthen --duration or lower --max-requests"
+                )
+            metrics[f"exit_{mode}_s"] = metric(
+                f"旧 worker 从最后一个响应到退出（{label}）", "s", statistics.fmean(exits)
+            )
+            metrics[f"boot_{mode}_s"] = metric(
+                f"新 worker 从 fork 到第一个响应（{label}）", "s", statistics.fmean(boots)
+            )
         summary[mode] = {"requests": tl["count"], "restarts_at_s": restarts, **opts}
         log(f"{mode}: {tl['count']} 个请求，重启 {len(restarts)} 次，"
             f"p99 {tl['p99_s'] * 1e3:.1f} ms，最慢 {tl['max_s'] * 1e3:.1f} ms，"
@@ -876,7 +937,7 @@ def main() -> None:
     parser.add_argument("--conns", type=int, default=16, help="wrk 的连接数")
     parser.add_argument("--duration", type=float, default=1, help="每次压测的秒数")
     parser.add_argument("--warmup", type=float, default=0, help="workers：每个配置先压几秒不计入")
-    parser.add_argument("--max-requests", type=int, default=200, help="recycle：max_requests")
+    parser.add_argument("--max-requests", type=int, default=100, help="recycle：max_requests")
     parser.add_argument(
         "--modes", default="none,max,jitter,preload", help="recycle：比较哪几种设置"
     )

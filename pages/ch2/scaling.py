@@ -121,23 +121,29 @@ def memory_reading() -> str:
 
 
 def recycle() -> str:
-    """四种设置下的 p50、p99、最慢的请求、最长的无响应空窗与新起的 worker 数，以及时间序列。"""
+    """四种设置的延迟、最长空窗、新起的 worker 数与回收的两段时间，以及时间序列。"""
     info = _info(RECYCLE, "recycle")
-    head = "| 设置 | p50 | p99 | 最慢的请求 | 最长的无响应空窗 | 新起的 worker |"
-    lines = [head, "|---|---:|---:|---:|---:|---:|"]
+    head = (
+        "| 设置 | p50 | p99 | 最慢的请求 | 最长的无响应空窗 | 新起的 worker "
+        "| 旧 worker 退出 | 新 worker 启动 |"
+    )
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for mode, label in MODES.items():
         cells = [
             book.value(RECYCLE, f"recycle.{key}_{mode}{suffix}")
             for key, suffix in (("p50", "_s"), ("p99", "_s"), ("max", "_s"), ("gap", "_s"))
         ]
         cells.append(book.value(RECYCLE, f"recycle.restarts_{mode}"))
+        for key in ("exit", "boot"):
+            cells.append("—" if mode == "none" else book.value(RECYCLE, f"recycle.{key}_{mode}_s"))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     m = info["max_requests"]
     return (
         "\n".join(lines)
         + f"\n\nsync worker {info['workers']} 个，`max_requests={m}`，jitter 取 `{m // 2}`；"
         f"{info['clients']} 个客户端线程不停地请求 `/api/work`，"
-        f"每种设置 {info['duration_s']:g} 秒；"
+        f"每种设置 {info['duration_s']:g} 秒；“旧 worker 退出”是它最后一个响应到被主进程回收，"
+        "“新 worker 启动”是它出现到第一个响应（另一个线程每 5 ms 看一次主进程的子进程）。"
         f"时间序列按完成时刻每 {info['bin_s'] * 1e3:g} ms 一格，竖线是新 worker 第一次答话的时刻"
         "（下面的图是最后一轮）。\n\n" + book.charts(RECYCLE)
     )
@@ -148,10 +154,13 @@ def recycle_reading() -> str:
     gap = {mode: _median(RECYCLE, f"recycle.gap_{mode}_s") for mode in MODES}
     listed = "，".join(f"{label} {units.fmt(gap[mode], 's')}" for mode, label in MODES.items())
     recycled = sorted(("max", "jitter", "preload"), key=gap.get)
+    boot = {mode: _median(RECYCLE, f"recycle.boot_{mode}_s") for mode in ("jitter", "preload")}
     return (
         f"本次构建里最长的无响应空窗：{listed}。三种回收设置里，"
         f"**{MODES[recycled[0]]}** 的空窗最短，**{MODES[recycled[-1]]}** 的最长；"
         f"最长的是不回收时的 {gap[recycled[-1]] / max(gap['none'], 1e-9):.0f} 倍。"
+        f"预加载把新 worker 的启动从 {units.fmt(boot['jitter'], 's')} 变成 "
+        f"{units.fmt(boot['preload'], 's')}，旧 worker 的退出它管不着。"
     )
 
 
