@@ -282,7 +282,11 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch2.scaling.scaling_reading": [has("- **sync**", "倍", "吞吐最高的是")],
     "pages.ch2.scaling.memory": [table(), has("USS，刚启动（预加载）", _MEASURED, _BYTES), chart],
     "pages.ch2.scaling.memory_reading": [bullets, has("预加载后", _BYTES)],
-    "pages.ch2.scaling.recycle": [table(), has("max_requests", "jitter", _MEASURED), chart],
+    "pages.ch2.scaling.recycle": [
+        table(2),
+        has("max_requests", "旧 worker 退出", _MEASURED),
+        chart,
+    ],
     "pages.ch2.scaling.recycle_reading": [has("最长的无响应空窗", "倍", _TIME)],
     "pages.ch2.scaling.lb": [table(), has("经 nginx", "实例 A", _MEASURED, _PERCENT), chart],
     "pages.ch2.scaling.state": [table(), has("陈旧读", "丢失会话", _MEASURED, _PERCENT), chart],
