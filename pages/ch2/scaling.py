@@ -83,23 +83,38 @@ def scaling_reading() -> str:
 
 
 def memory() -> str:
-    """4 个 worker：预加载与否、刚启动与压测之后，每个 worker 的 USS、RSS 与总 PSS。"""
-    rows = {
-        "uss_idle_{col}_w4": "USS，刚启动（不预加载）",
-        "uss_{col}_w4": "USS，压测之后（不预加载）",
-        "uss_idle_{col}_w4_preload": "USS，刚启动（预加载）",
-        "uss_{col}_w4_preload": "USS，压测之后（预加载）",
-        "rss_{col}_w4": "RSS，压测之后（不预加载）",
-        "rss_{col}_w4_preload": "RSS，压测之后（预加载）",
-        "pss_total_{col}_w4": "PSS 之和（不预加载）",
-        "pss_total_{col}_w4_preload": "PSS 之和（预加载）",
-    }
-    head = "| 每个 worker 的平均值 | " + " | ".join(KINDS) + " |\n|---|" + "---:|" * len(KINDS)
-    lines = [head]
-    for template, label in rows.items():
-        cells = [book.value(MEMORY, "gunicorn." + template.format(col=k)) for k in KINDS]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + book.charts(MEMORY)
+    """4 个 worker：预加载与否、刚启动与压测之后，每个 worker 的 USS；压测之后的 RSS 与总 PSS。"""
+    # 列的键是 (前缀, 后缀)：指标名是 gunicorn.<量>_<类型>_w4[_preload]
+    uss = book.grid(
+        MEMORY,
+        "gunicorn.uss_{col[0]}{row}_w4{col[1]}",
+        KINDS,
+        {
+            ("idle_", ""): "刚启动",
+            ("", ""): "压测之后",
+            ("idle_", "_preload"): "刚启动（预加载）",
+            ("", "_preload"): "压测之后（预加载）",
+        },
+    )
+    totals = book.grid(
+        MEMORY,
+        "gunicorn.{col[0]}_{row}_w4{col[1]}",
+        KINDS,
+        {
+            ("rss", ""): "RSS",
+            ("rss", "_preload"): "RSS（预加载）",
+            ("pss_total", ""): "PSS 之和",
+            ("pss_total", "_preload"): "PSS 之和（预加载）",
+        },
+    )
+    return (
+        "每个 worker 独占的内存 USS（各 worker 的平均）：\n\n"
+        + uss
+        + "\n\n压测之后每个 worker 的 RSS，与主进程加 4 个 worker 的 PSS 之和：\n\n"
+        + totals
+        + "\n\n"
+        + book.charts(MEMORY)
+    )
 
 
 def memory_reading() -> str:
@@ -123,21 +138,29 @@ def memory_reading() -> str:
 def recycle() -> str:
     """四种设置的 p99、最慢的请求、最长空窗与新起的 worker 数；回收的两段时间；时间序列。"""
     info = _info(RECYCLE, "recycle")
-    head = "| 设置 | p99 | 最慢的请求 | 最长的无响应空窗 | 新起的 worker |"
-    lines = [head, "|---|---:|---:|---:|---:|"]
-    for mode, label in MODES.items():
-        cells = [
-            book.value(RECYCLE, f"recycle.{key}_{mode}{suffix}")
-            for key, suffix in (("p99", "_s"), ("max", "_s"), ("gap", "_s"), ("restarts", ""))
-        ]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", "| 设置 | 旧 worker 退出 | 新 worker 启动 |", "|---|---:|---:|"]
-    for mode, label in list(MODES.items())[1:]:
-        cells = [book.value(RECYCLE, f"recycle.{key}_{mode}_s") for key in ("exit", "boot")]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    latency = book.grid(
+        RECYCLE,
+        "recycle.{col[0]}_{row}{col[1]}",
+        MODES,
+        {
+            ("p99", "_s"): "p99",
+            ("max", "_s"): "最慢的请求",
+            ("gap", "_s"): "最长的无响应空窗",
+            ("restarts", ""): "新起的 worker",
+        },
+    )
+    recycled = {mode: label for mode, label in MODES.items() if mode != "none"}
+    halves = book.grid(
+        RECYCLE,
+        "recycle.{col}_{row}_s",
+        recycled,
+        {"exit": "旧 worker 退出", "boot": "新 worker 启动"},
+    )
     m = info["max_requests"]
     return (
-        "\n".join(lines)
+        latency
+        + "\n\n"
+        + halves
         + f"\n\nsync worker {info['workers']} 个，`max_requests={m}`，jitter 取 `{m // 2}`；"
         f"{info['clients']} 个客户端线程不停地请求 `/api/work`，"
         f"每种设置 {info['duration_s']:g} 秒。“旧 worker 退出”是它最后一个响应到被主进程回收，"
@@ -167,17 +190,18 @@ def lb() -> str:
     """直连、经 nginx 复用上游连接、经 nginx 不复用：1 个连接的 p50，16 个连接的吞吐与 p99。"""
     info = _info(LB, "lb")
     n = info["conns"]
-    head = f"| 目标 | p50（1 个连接） | 每秒成功请求（{n} 个连接） | p99（{n} 个连接） |"
-    lines = [head, "|---|---:|---:|---:|"]
-    for tag, label in TARGETS.items():
-        cells = [
-            book.value(LB, f"lb.lat_{tag}_s"),
-            book.value(LB, f"lb.rps_{tag}"),
-            book.value(LB, f"lb.p99_{tag}_s"),
-        ]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    table = book.grid(
+        LB,
+        "lb.{col[0]}_{row}{col[1]}",
+        TARGETS,
+        {
+            ("lat", "_s"): "p50（1 个连接）",
+            ("rps", ""): f"每秒成功请求（{n} 个连接）",
+            ("p99", "_s"): f"p99（{n} 个连接）",
+        },
+    )
     return (
-        "\n".join(lines) + f"\n\n多一跳：复用上游连接时 p50 多 {book.value(LB, 'lb.hop_s')}，"
+        table + f"\n\n多一跳：复用上游连接时 p50 多 {book.value(LB, 'lb.hop_s')}，"
         f"每个请求新连上游时多 {book.value(LB, 'lb.hop_new_s')}。"
         f"经 nginx 的 {info['spread']} 个请求里，实例 A 处理了 {book.value(LB, 'lb.share_a')}"
         "（其余给了实例 B：nginx 默认轮流转发）。\n\n" + book.charts(LB)
@@ -187,52 +211,50 @@ def lb() -> str:
 def state() -> str:
     """1、2、4 个 worker：进程内与 Redis 的陈旧读比例、丢失会话比例，以及两张折线图。"""
     info = _info(STATE, "state")
-    head = (
-        "| worker 数 | 陈旧读：进程内缓存 | 陈旧读：Redis "
-        "| 丢失会话：进程内 | 丢失会话：Redis | 答过话的 worker |"
+    table = book.grid(
+        STATE,
+        "state.{col}_w{row}",
+        {"1": "1 个 worker", "2": "2 个", "4": "4 个"},
+        {
+            "stale_local": "陈旧读：进程内缓存",
+            "stale_redis": "陈旧读：Redis",
+            "lost_local": "丢失会话：进程内",
+            "lost_redis": "丢失会话：Redis",
+        },
     )
-    lines = [head, "|---:|---:|---:|---:|---:|---:|"]
-    for w in (1, 2, 4):
-        cells = [
-            book.value(STATE, f"state.stale_local_w{w}"),
-            book.value(STATE, f"state.stale_redis_w{w}"),
-            book.value(STATE, f"state.lost_local_w{w}"),
-            book.value(STATE, f"state.lost_redis_w{w}"),
-            str(len(info["runs"][f"local_w{w}"]["cache"]["pids"])),
-        ]
-        lines.append(f"| {w} | " + " | ".join(cells) + " |")
+    seen = ", ".join(
+        f"{w} 个 worker 时 {len(info['runs'][f'local_w{w}']['cache']['pids'])} 个"
+        for w in (1, 2, 4)
+    )
     return (
-        "\n".join(lines) + f"\n\n每个配置：{info['rounds']} 轮写入，"
+        table + f"\n\n每个配置：{info['rounds']} 轮写入，"
         f"每轮确认之后由 {info['clients']} 个客户端线程并发读 {info['reads']} 次"
         f"（共 {info['rounds'] * info['reads']} 次读）；登录一次之后带着 cookie 请求 "
         f"{info['requests']} 次。每个请求都是一个新连接，由内核交给某一个空闲的 worker。"
-        f"“答过话的 worker”是最后一轮构建里进程内缓存那一组读到的不同进程号个数。\n\n"
-        + book.charts(STATE)
+        f"最后一轮里，进程内缓存那一组的读由几个不同的 worker 答：{seen}。\n\n" + book.charts(STATE)
     )
 
 
 def price() -> str:
     """进程内、Redis（TCP）、Redis（Unix 套接字）：读缓存与查会话的 p50、吞吐、每个请求多花多少。"""
     info = _info(PRICE, "price")
-    head = (
-        f"| 存放在 | 读缓存 p50（1 个连接） | 读缓存每秒成功请求（{info['conns']} 个连接） "
-        "| 查会话 p50（1 个连接） |"
+    table = book.grid(
+        PRICE,
+        "price.{col[0]}_{row}{col[1]}",
+        STORES,
+        {
+            ("lat_item", "_s"): "读缓存 p50（1 个连接）",
+            ("rps_item", ""): f"读缓存每秒成功请求（{info['conns']} 个连接）",
+            ("lat_me", "_s"): "查会话 p50（1 个连接）",
+        },
     )
-    lines = [head, "|---|---:|---:|---:|"]
-    for tag, label in STORES.items():
-        cells = [
-            book.value(PRICE, f"price.lat_item_{tag}_s"),
-            book.value(PRICE, f"price.rps_item_{tag}"),
-            book.value(PRICE, f"price.lat_me_{tag}_s"),
-        ]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     extra = (
         f"与进程内相比，读缓存每个请求多 {book.value(PRICE, 'price.extra_item_tcp_s')}（TCP）/ "
         f"{book.value(PRICE, 'price.extra_item_unix_s')}（Unix 套接字）；"
         f"吞吐之比（进程内 ÷ Redis）为 {book.value(PRICE, 'price.rps_local_vs_tcp')}（TCP）/ "
         f"{book.value(PRICE, 'price.rps_local_vs_unix')}（Unix 套接字）。"
     )
-    return "\n".join(lines) + "\n\n" + extra + "\n\n" + book.charts(PRICE)
+    return table + "\n\n" + extra + "\n\n" + book.charts(PRICE)
 
 
 def trace() -> str:
@@ -281,23 +303,24 @@ def log_cost() -> str:
 def go() -> str:
     """Go 一个进程与 Python 一个 worker 的陈旧读、吞吐、p99、RSS；Go 两个实例时的陈旧读。"""
     info = _info(GO, "go")
-    head = "| | 陈旧读 | 读缓存每秒成功请求 | 读缓存 p99 | 常驻内存 RSS |"
-    lines = [head, "|---|---:|---:|---:|---:|"]
-    for tag, label in (
-        ("go", f"Go，一个进程（GOMAXPROCS={info['gomaxprocs']}）"),
-        ("python", "Python gthread，一个 worker"),
-    ):
-        cells = [
-            book.value(GO, f"go.stale_{tag}_single"),
-            book.value(GO, f"go.rps_{tag}_single"),
-            book.value(GO, f"go.p99_{tag}_single_s"),
-            book.value(GO, f"go.rss_{tag}_single"),
-        ]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines.append(f"| Go，两个实例经 nginx | {book.value(GO, 'go.stale_go_two')} | | | |")
+    table = book.grid(
+        GO,
+        "go.{col[0]}_{row}_single{col[1]}",
+        {
+            "go": f"Go，一个进程（GOMAXPROCS={info['gomaxprocs']}）",
+            "python": "Python gthread，一个 worker",
+        },
+        {
+            ("stale", ""): "陈旧读",
+            ("rps", ""): "读缓存每秒成功请求",
+            ("p99", "_s"): "读缓存 p99",
+            ("rss", ""): "常驻内存 RSS",
+        },
+    )
     return (
-        "\n".join(lines)
-        + f"\n\n读缓存的吞吐之比（Go ÷ Python）：{book.value(GO, 'go.go_vs_python_rps')}；"
+        table + f"\n\n同一个 Go 程序起两个实例、nginx 在前面轮流转发时，陈旧读占 "
+        f"{book.value(GO, 'go.stale_go_two')}。"
+        f"读缓存的吞吐之比（Go ÷ Python）：{book.value(GO, 'go.go_vs_python_rps')}；"
         f"wrk {info['conns']} 个连接。陈旧读用与上一节相同的写读序列（{info['rounds']} 轮，"
         f"每轮并发读 {info['reads']} 次）。\n\n" + book.charts(GO)
     )

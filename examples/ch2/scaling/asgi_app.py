@@ -18,7 +18,7 @@ async def ping(response: Response) -> dict:
 
 
 @app.get("/api/work")
-async def api_work(response: Response, seed: int = 0) -> dict:
+async def api_work(response: Response, seed: int | None = None) -> dict:
     await asyncio.sleep(WAIT_S)  # 等待期间事件循环去处理别的请求
     response.headers["X-Worker-Pid"] = str(os.getpid())
     return work(seed)

@@ -29,8 +29,11 @@ CATALOG = load_catalog(CATALOG_SIZE)
 # --8<-- [end:catalog]
 
 
-def work(seed: int) -> dict:
-    """每个请求的计算部分：从商品表里取 20 件、算总价（读表会改动这些对象的引用计数）。"""
+def work(seed: int | None = None) -> dict:
+    """每个请求的计算部分：从商品表里随机取 20 件、算总价。
+
+    读一件商品也要改它的引用计数，也就是往它所在的内存页里写；seed 为 None 时每个请求取不同的商品。
+    """
     rng = random.Random(seed)
     picked = [CATALOG[f"sku-{rng.randrange(CATALOG_SIZE)}"] for _ in range(20)]
     return {"count": len(picked), "total": round(sum(p["price"] for p in picked), 2)}

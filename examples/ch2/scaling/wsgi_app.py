@@ -138,7 +138,8 @@ def ping():
 @app.get("/api/work")
 def api_work():
     time.sleep(WAIT_S)  # 代表一次数据库查询的等待
-    return jsonify(work(int(request.args.get("seed", "0"))))
+    seed = request.args.get("seed")
+    return jsonify(work(None if seed is None else int(seed)))
 
 
 # --8<-- [start:logging]
