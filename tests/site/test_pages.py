@@ -368,6 +368,19 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch4.microservices.limits_table": [has("cgroup")],
     "pages.ch4.microservices.limits_reading": [has("CPU")],
     "pages.ch4.microservices.gomemlimit": [has("GOMEMLIMIT")],
+    "pages.ch5.mixed.setup": [has("钉在 CPU", "wrk", "最慢的是", _NUMBER)],
+    "pages.ch5.mixed.versions": [has("fastapi", "grpcio", "grpc-go", "@grpc/grpc-js", "vegeta")],
+    "pages.ch5.mixed.capacity": [table(), has("| 全 Go |", "共同速率", _MEASURED)],
+    "pages.ch5.mixed.latency": [table(3), has("| 全 Go |", "75%", _TIME, _PERCENT)],
+    "pages.ch5.mixed.ratios": [table(), has("÷ 全 Go", "×")],
+    "pages.ch5.mixed.knees": [table(), has("拐点", "跟得上", "全 Go", _PERCENT, _TIME)],
+    "pages.ch5.mixed.hop_reading": [has("空调用", "numpy", "倍", _TIME, _PERCENT)],
+    "pages.ch5.mixed.article_table": [table(), has("18 人周（引文，未测）", "全 Python", "×")],
+    "pages.ch5.guide.table": [
+        table(),
+        has("测量页](", "ch2/gil/)", "orjson", "×", _TIME, _PERCENT),
+    ],
+    "pages.ch5.guide.flow": [has("```mermaid", "flowchart TD", "×", _TIME)],
 }
 
 
@@ -381,16 +394,6 @@ def _between(low: float, high: float) -> Callable[[float], None]:
 def _all_in(values: list, allowed: set, count: int) -> None:
     assert len(values) == count and set(values) <= allowed, values
 
-    "pages.ch5.mixed.setup": [has("钉在 CPU", "wrk", "最慢的是", _NUMBER)],
-    "pages.ch5.mixed.versions": [has("fastapi", "grpcio", "grpc-go", "@grpc/grpc-js", "vegeta")],
-    "pages.ch5.mixed.capacity": [table(), has("| 全 Go |", "共同速率", _MEASURED)],
-    "pages.ch5.mixed.latency": [table(3), has("| 全 Go |", "75%", _TIME, _PERCENT)],
-    "pages.ch5.mixed.ratios": [table(), has("÷ 全 Go", "×")],
-    "pages.ch5.mixed.knees": [table(), has("拐点", "跟得上", "全 Go", _PERCENT, _TIME)],
-    "pages.ch5.mixed.hop_reading": [has("空调用", "numpy", "倍", _TIME, _PERCENT)],
-    "pages.ch5.mixed.article_table": [table(), has("18 人周（引文，未测）", "全 Python", "×")],
-    "pages.ch5.guide.table": [table(), has("测量页](", "ch2/gil/)", "orjson", "×", _TIME, _PERCENT)],
-    "pages.ch5.guide.flow": [has("```mermaid", "flowchart TD", "×", _TIME)],
 
 # 返回数值（而不是 Markdown）的公开函数：句子里的数字由它们算出，测试检查取值范围
 NUMBERS: dict[str, Callable[[object], None]] = {
