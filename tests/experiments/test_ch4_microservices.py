@@ -60,7 +60,7 @@ def run_isolated(tmp_path: Path, script: str, *args: str) -> subprocess.Complete
 @pytest.mark.parametrize(("runtime", "hops"), [("go", 3), ("fastapi", 1)])
 def test_every_chain_answers_right_in_both_modes(runtime: str, hops: int, go_binary: str):
     args = ["--runtime", runtime, "--go-binary", go_binary, "--hops", str(hops)]
-    args += ["--conns", "1", "--probe-duration", "0.05", "--warmup", "3"]
+    args += ["--conns", "1,4", "--probe-duration", "0.05", "--warmup", "3"]
     out = run_example(HERE / "hops.py", *args)
     points = out["info"]["points"]
     for mode in ("reuse", "new"):
@@ -70,7 +70,8 @@ def test_every_chain_answers_right_in_both_modes(runtime: str, hops: int, go_bin
             assert points[f"{mode}_h{k}"]["chain"] == expected
             assert points[f"{mode}_h{k}"]["n"] > 0
         assert f"hop_{mode}_s" in out["metrics"]
-    assert points[f"load_h{hops}_c1"]["failed"] == 0
+    top = [f"r{i}" for i in range(hops, 0, -1)] + ["leaf"]
+    assert points[f"load_h{hops}_c1"]["chain"] == top and points[f"load_h{hops}_c1"]["n"] > 0
     assert out["metrics"]["hop_load_c1_s"]["unit"] == "s"
 
 

@@ -508,10 +508,13 @@ def probe(
     warmup: int,
     cpus: list[int] | None,
     tls: list[str] | None = None,
+    conns: int = 1,
 ) -> dict:
-    """顺序发请求计时（Go 客户端，每个回答都核对调用链）；答错或连不上时抛 PerflabError。"""
+    """发请求计时（Go 客户端，conns 个并发、各自发完一个等回答再发下一个，每个回答都核对
+    调用链）；答错或连不上时抛 PerflabError。"""
     cmd = [go_binary, "-role", "probe", "-url", url, "-mode", mode, "-expect", ",".join(expect)]
-    cmd += ["-warmup", str(warmup), "-duration", f"{duration_s}s", *(tls or [])]
+    cmd += ["-warmup", str(warmup), "-duration", f"{duration_s}s", "-conns", str(conns)]
+    cmd += tls or []
     out = run_command(cmd, label=f"probe {url}", timeout_s=duration_s + 60, cpus=cpus)
     return json.loads(out)
 

@@ -4,7 +4,8 @@
 从 r_k 进入是 k 跳。测量客户端（Go，在另一个 CPU 上）同一时刻只发一个请求，每个回答都核对调用链：
   1. 每种调用方式（reuse：keep-alive 复用连接；new：每次调用新建连接）× 每个跳数：延迟的中位数；
      每跳的代价 = 中位数对跳数的斜率（Theil–Sen）；
-  2. 有负载时：wrk 以 c 个连接压 0 跳与最多跳（keep-alive），每跳的代价 = 平均延迟之差 ÷ 跳数。
+  2. 有负载时：同一个客户端以 c 个并发连接（closed loop，keep-alive）压每个跳数，
+     每跳的代价 = 平均延迟对跳数的斜率。
 链上任何一个服务答错或中途退出，实验失败并报出是哪一个；无论成败所有服务都会停掉。
 
 单独运行：python examples/ch4/microservices/hops.py --runtime go --go-binary BIN
@@ -79,8 +80,7 @@ def main() -> None:
     parser.add_argument("--modes", default="reuse,new", help="调用方式：reuse、new")
     parser.add_argument("--probe-duration", type=float, default=0.5, help="每个点计时的秒数")
     parser.add_argument("--warmup", type=int, default=30, help="每个点不计时的请求数")
-    parser.add_argument("--conns", default="1,4,16,64", help="有负载时 wrk 的连接数，逗号分隔")
-    parser.add_argument("--load-duration", type=int, default=1, help="有负载时每一级的整秒数")
+    parser.add_argument("--conns", default="1,4,16,64", help="有负载时同时在路上的请求数，逗号分隔")
     parser.add_argument(
         "--kill", default="", help="故障演练：链起来之后杀掉这个服务（如 r1），看实验是否报出它"
     )
@@ -132,33 +132,33 @@ def main() -> None:
                 )
                 log(f"{args.runtime} {mode}：每跳 {per_hop * 1e3:.3f} ms")
             # --8<-- [end:probe]
-            # 有负载时：closed loop，c 个请求同时在路上；只比 0 跳与最多跳
-            top = args.hops
+            # 有负载时：closed loop，c 个请求同时在路上（keep-alive），每个跳数都测，同样取斜率
             for c in conns:
-                means = {}
-                for k in (0, top):
-                    url = started[k].url + "/json?mode=reuse"
-                    services.verify(started[k], common.expect_chain(chain_names(k)))
-                    res = services.wrk(
-                        url,
-                        target=started[k].name,
-                        connections=c,
-                        duration_s=args.load_duration,
+                means = []
+                for k in hops:
+                    st = common.probe(
+                        args.go_binary,
+                        started[k].url,
+                        mode="reuse",
+                        expect=chain_names(k),
+                        duration_s=args.probe_duration,
+                        warmup=args.warmup,
                         cpus=load_cpus,
-                    ).check()
-                    means[k] = res.latency_s["mean"]
+                        conns=c,
+                    )
+                    means.append(st["mean_s"])
+                    points[f"load_h{k}_c{c}"] = st
                     metrics[f"mean_h{k}_c{c}_s"] = metric(
-                        f"平均延迟（{k} 跳，{c} 个连接）", "s", means[k]
+                        f"平均延迟（{k} 跳，{c} 个请求在路上）", "s", st["mean_s"]
                     )
                     metrics[f"rps_h{k}_c{c}"] = metric(
-                        f"每秒成功请求（{k} 跳，{c} 个连接）", "", res.good_rps
+                        f"每秒成功请求（{k} 跳，{c} 个请求在路上）", "", st["rps"]
                     )
-                    points[f"load_h{k}_c{c}"] = res.summary()
-                per_hop = (means[top] - means[0]) / top
+                per_hop = common.slope(hops, means)
                 metrics[f"hop_load_c{c}_s"] = metric(
-                    f"每跳多出的平均延迟（{c} 个连接）", "s", per_hop
+                    f"每跳多出的平均延迟（{c} 个请求在路上）", "s", per_hop
                 )
-                log(f"{args.runtime} {c} 个连接：每跳 {per_hop * 1e3:.2f} ms")
+                log(f"{args.runtime} {c} 个请求在路上：每跳 {per_hop * 1e3:.2f} ms")
             for svc in started.values():
                 svc.check_alive()
         except PerflabError as exc:
@@ -175,8 +175,7 @@ def main() -> None:
         "probe_duration_s": args.probe_duration,
         "pids": pids,
         "points": points,
-        "versions": {pkg: metadata.version(pkg) for pkg in PACKAGES.get(args.runtime, [])}
-        | {"wrk": services.wrk_version()},
+        "versions": {pkg: metadata.version(pkg) for pkg in PACKAGES.get(args.runtime, [])},
     }
     print(json.dumps({"metrics": metrics, "info": info}, ensure_ascii=False))
 

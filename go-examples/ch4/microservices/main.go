@@ -227,6 +227,7 @@ type Stats struct {
 	ResumeShare float64  `json:"resume_share"`
 	Resumed     int      `json:"chain_resumed"`
 	Chain       []string `json:"chain"`
+	RPS         float64  `json:"rps"`
 }
 
 func quantile(sorted []float64, q float64) float64 {
@@ -253,9 +254,10 @@ func summarize(lat []float64, resumed int) Stats {
 }
 
 // --8<-- [start:probe]
-// probe 顺序发请求（同一时刻只有一个在路上），先 warmup 个不计时，再计时 duration；
+// probe 以 conns 个并发的“连接”发请求，每个都是发完一个等回答再发下一个（closed loop；
+// conns = 1 时同一时刻只有一个请求在路上）。先 warmup 个不计时，再计时 duration；
 // 每个回答都核对调用链，答错一次就失败。
-func probe(url, mode string, files TLSFiles, expect []string, warmup int, duration time.Duration) (Stats, error) {
+func probe(url, mode string, files TLSFiles, expect []string, warmup int, duration time.Duration, conns int) (Stats, error) {
 	c, err := newClient(mode, files, "localhost")
 	if err != nil {
 		return Stats{}, err
@@ -275,23 +277,55 @@ func probe(url, mode string, files TLSFiles, expect []string, warmup int, durati
 			return Stats{}, err
 		}
 	}
+	type result struct {
+		lat              []float64
+		resumed, inChain int
+		last             Reply
+		err              error
+	}
+	results := make(chan result, conns)
+	start := time.Now()
+	end := start.Add(duration)
+	for range max(conns, 1) {
+		go func() {
+			var out result
+			for time.Now().Before(end) {
+				took, r, resumed, err := check()
+				if err != nil {
+					out.err = err
+					break
+				}
+				out.lat = append(out.lat, took.Seconds())
+				if resumed {
+					out.resumed++
+				}
+				out.inChain += r.Resumed
+				out.last = r
+			}
+			results <- out
+		}()
+	}
 	var lat []float64
 	resumedN, chainResumed := 0, 0
 	var last Reply
-	for end := time.Now().Add(duration); time.Now().Before(end); {
-		took, r, resumed, err := check()
-		if err != nil {
-			return Stats{}, err
+	for range max(conns, 1) {
+		out := <-results
+		if out.err != nil && err == nil {
+			err = out.err
 		}
-		lat = append(lat, took.Seconds())
-		if resumed {
-			resumedN++
+		lat = append(lat, out.lat...)
+		resumedN += out.resumed
+		chainResumed += out.inChain
+		if out.last.Chain != nil {
+			last = out.last
 		}
-		chainResumed += r.Resumed
-		last = r
+	}
+	if err != nil {
+		return Stats{}, err
 	}
 	st := summarize(lat, resumedN)
 	st.Resumed, st.Chain = chainResumed, last.Chain
+	st.RPS = float64(len(lat)) / time.Since(start).Seconds()
 	return st, nil
 }
 
@@ -365,6 +399,7 @@ func main() {
 	expect := flag.String("expect", "", "probe：期望的调用链，逗号分隔")
 	warmup := flag.Int("warmup", 20, "probe：不计时的请求数")
 	duration := flag.Duration("duration", 300*time.Millisecond, "probe：计时多久；hog：跑多久")
+	conns := flag.Int("conns", 1, "probe：同时在路上的请求数")
 	liveMiB := flag.Int("live-mib", 64, "hog：存活数据（MiB）")
 	flag.Parse()
 	log.SetFlags(0)
@@ -379,7 +414,7 @@ func main() {
 			log.Fatalf("microservices: unknown -mode %q (reuse, new or resume)", *mode)
 		}
 		files := TLSFiles{Cert: *cert, Key: *key, CA: *ca}
-		st, err := probe(*url, *mode, files, splitList(*expect), *warmup, *duration)
+		st, err := probe(*url, *mode, files, splitList(*expect), *warmup, *duration, *conns)
 		if err != nil {
 			log.Fatalf("microservices: probe: %v", err)
 		}

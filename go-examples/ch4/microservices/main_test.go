@@ -106,7 +106,7 @@ func TestChainAnswersEveryModePlainTLSAndMutualTLS(t *testing.T) {
 		b := startService(t, "b", leaf.URL, s.server, s.client)
 		a := startService(t, "a", b.URL, s.server, s.client)
 		for _, mode := range modes {
-			st, err := probe(a.URL, mode, s.client, []string{"a", "b", "leaf"}, 2, 50*time.Millisecond)
+			st, err := probe(a.URL, mode, s.client, []string{"a", "b", "leaf"}, 2, 50*time.Millisecond, 1)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", label, mode, err)
 			}
@@ -124,8 +124,21 @@ func TestChainAnswersEveryModePlainTLSAndMutualTLS(t *testing.T) {
 
 func TestProbeFailsOnAWrongChain(t *testing.T) {
 	leaf := startService(t, "leaf", "", TLSFiles{}, TLSFiles{})
-	if _, err := probe(leaf.URL, "reuse", TLSFiles{}, []string{"a", "leaf"}, 1, 10*time.Millisecond); err == nil {
+	if _, err := probe(leaf.URL, "reuse", TLSFiles{}, []string{"a", "leaf"}, 1, 10*time.Millisecond, 1); err == nil {
 		t.Fatal("a wrong chain must fail the probe")
+	}
+}
+
+func TestConcurrentProbeKeepsSeveralRequestsInFlight(t *testing.T) {
+	leaf := startService(t, "leaf", "", TLSFiles{}, TLSFiles{})
+	a := startService(t, "a", leaf.URL, TLSFiles{}, TLSFiles{})
+	st, err := probe(a.URL, "reuse", TLSFiles{}, []string{"a", "leaf"}, 2, 100*time.Millisecond, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 利特尔法则：在路上的请求数 ≈ 吞吐 × 平均延迟；8 个并发至少要明显多于 1 个
+	if inFlight := st.RPS * st.Mean; inFlight < 2 || inFlight > 8.5 {
+		t.Fatalf("in flight %.2f (rps %.0f, mean %.6f s)", inFlight, st.RPS, st.Mean)
 	}
 }
 
