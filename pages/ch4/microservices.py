@@ -191,7 +191,6 @@ def tls_table() -> str:
         ("plain", "reuse", "明文，复用连接"),
         ("plain", "new", "明文，每次新连接"),
         ("tls", "reuse", "TLS，复用连接"),
-        ("tls", "resume", "TLS，新连接 + 恢复会话"),
         ("tls", "new", "TLS，每次完整握手"),
         ("mtls", "reuse", "双向 TLS，复用连接"),
         ("mtls", "resume", "双向 TLS，新连接 + 恢复会话"),
