@@ -185,5 +185,7 @@ def on_post_build(config: MkDocsConfig) -> None:
         for field in ("title", "text"):
             if isinstance(doc.get(field), str):
                 doc[field] = cut_at_terms(doc[field], terms)
-    # 与 Material 写出的格式一致（紧凑 JSON）
-    index_file.write_text(json.dumps(data, separators=(",", ":"), default=str), encoding="utf-8")
+    # 紧凑 JSON，中文与分词用的 U+200B 按 UTF-8 原样写出：每个字写成 \uXXXX 要 6 个字节，
+    # UTF-8 只要 3 个，而读者第一次打开任何一页都要下载这个索引
+    text = json.dumps(data, separators=(",", ":"), default=str, ensure_ascii=False)
+    index_file.write_text(text, encoding="utf-8")

@@ -123,11 +123,18 @@
   function start(box) {
     var input = box.querySelector("input[type=file]");
     var out = box.querySelector(".perflab-compare-out");
+    // 本站的结果有一兆多：读者真的放进自己的文件时才下载，打开页面时不取（手机上的首次访问）
     var published = null;
-    fetch("results.json")
-      .then(function (r) { return r.json(); })
-      .then(function (doc) { published = doc; })
-      .catch(function () { out.textContent = "读不到本站的 results.json，无法对比。"; });
+    function loadPublished() {
+      if (!published) {
+        published = fetch("results.json").then(function (r) {
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          return r.json();
+        });
+        published.catch(function () { published = null; });
+      }
+      return published;
+    }
 
     function read(file) {
       var reader = new FileReader();
@@ -144,11 +151,10 @@
           out.textContent = file.name + " 不是本书的结果文件：" + bad;
           return;
         }
-        if (!published) {
-          out.textContent = "本站的 results.json 还没读到，请稍后再试。";
-          return;
-        }
-        compare(published, doc, out);
+        out.textContent = "正在读取本站的 results.json……";
+        loadPublished()
+          .then(function (site) { compare(site, doc, out); })
+          .catch(function () { out.textContent = "读不到本站的 results.json，无法对比。"; });
       };
       reader.readAsText(file);
     }
