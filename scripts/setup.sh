@@ -56,13 +56,14 @@ declare -A PKG_CMD=(
     [maven]=mvn [nginx]=nginx
     # 2.5 横向扩展：共享缓存与会话用真的 Redis（nginx 同时做负载均衡器）
     [redis-server]=redis-server
-    # 中文字体只供浏览器测试与截图使用；读者的浏览器用自己的字体
+    # 中文字体：构建时在 Chromium 里画 Mermaid 图要用它量中文标签的宽度，浏览器测试与截图也用它；
+    # 读者的浏览器用自己的字体
     [fonts-noto-cjk]=""
 )
 # 各命令真正需要的工具（无法安装时据此决定能否继续）
 case "$MODE" in
     lint) REQUIRED=() ;;
-    build | serve | refresh) REQUIRED=(wrk nodejs npm gcc openjdk-17-jdk-headless prometheus prometheus-alertmanager hyperfine maven nginx redis-server) ;;
+    build | serve | refresh) REQUIRED=(wrk chromium fonts-noto-cjk nodejs npm gcc openjdk-17-jdk-headless prometheus prometheus-alertmanager hyperfine maven nginx redis-server) ;;
     test | setup) REQUIRED=(wrk chromium nodejs npm gcc make openjdk-17-jdk-headless shellcheck prometheus prometheus-alertmanager hyperfine maven nginx redis-server) ;;
     *) die "未知模式 '$MODE'（可用: setup serve build refresh test lint）" ;;
 esac

@@ -167,7 +167,7 @@ def test_chapter_pages_show_measured_tables(built_site: Path):
     overview_html = (built_site / "ch1/index.html").read_text(encoding="utf-8")
     overview = re.sub(r"<[^>]+>", "", overview_html)
     assert "施工中" not in overview
-    assert 'class="mermaid"' in overview_html
+    assert 'class="perflab-diagram"' in overview_html
     # 汇总表：三行瓶颈，每行的实测列都是构建时生成的数字
     rows = re.findall(r"<tr>(.*?)</tr>", overview_html, re.S)
     summary = [r for r in rows if re.search(r"<td>(?:GIL|GC|阻塞 I/O)</td>", r)]

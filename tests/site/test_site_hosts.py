@@ -40,11 +40,11 @@ NAMESPACES = {
     "http://www.w3.org/1998/Math/MathML",
     "http://www.sitemaps.org/schemas/sitemap/0.9",
 }
-# 主题与 Mermaid 的文件原样发布（文件名即内容散列）；其中代码里的这些网址在本站不会被请求
+# 主题的文件原样发布（文件名即内容散列）；其中代码里的这些网址在本站不会被请求
 VENDOR_CODE_URLS = {
-    # Material 仅在 window.mermaid 未定义时从 CDN 取 Mermaid；hooks/mermaid_local.py
-    # 在每个有图的页面先加载本站的固定版本（浏览器测试断言没有第三方请求）
-    "https://unpkg.com/mermaid@11/dist/mermaid.min.js": "mermaid fallback, never reached",
+    # Material 只在页面上有 .mermaid 元素时从 CDN 取 Mermaid；本站的图在构建时画成内联 SVG，
+    # 页面上没有这样的元素（hooks/mermaid_svg.py 在有遗漏时让构建失败）
+    "https://unpkg.com/mermaid@11/dist/mermaid.min.js": "mermaid loader, never reached",
     # 只在没有 ResizeObserver 的浏览器里才加载；Material 支持的浏览器都有
     "https://unpkg.com/resize-observer-polyfill": "polyfill for browsers without it",
     # 仓库信息（星数、版本）只在 repo_url 指向 GitHub 时请求；mkdocs.yml 没有 repo_url
@@ -56,10 +56,6 @@ VENDOR_CODE_URLS = {
     # 控制台警告里的说明链接（文本，不请求）
     "https://bit.ly/2s3ChXG": "text of a console warning",
 }
-# Mermaid 的解析器（chevrotain、langium、marked）在出错信息里附的说明链接：报错的文本，
-# 不会被请求；只在 Mermaid 的文件里放行这些主机
-MERMAID_MESSAGE_HOSTS = {"chevrotain.io", "github.com", "langium.org", "en.wikipedia.org"}
-MERMAID_FILE = "assets/vendor/mermaid/mermaid.min.js"
 VENDOR_FILES = (
     re.compile(r"^assets/javascripts/"),
     re.compile(r"^assets/stylesheets/(main|palette)\.[0-9a-f]+\.min\.css(\.map)?$"),
@@ -157,8 +153,6 @@ def third_party_urls(site: Path) -> list[str]:
             if _allowed(url, hosts):
                 continue
             if vendor and any(url.startswith(known) for known in VENDOR_CODE_URLS):
-                continue
-            if rel == MERMAID_FILE and urlsplit(url).netloc.lower() in MERMAID_MESSAGE_HOSTS:
                 continue
             if rel == "search/search_index.json" and url in links:
                 continue
