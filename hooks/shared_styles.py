@@ -5,15 +5,24 @@ every notebook page, so each notebook a reader opens downloads it again. This ho
 each such block once to ``assets/stylesheets/inline/<hash>.css`` and links it from the page
 in the same place, so the order of the cascade is unchanged and the browser caches it.
 Blocks that reference relative URLs stay inline (they would resolve against another path).
+Before it is written, the rules that can match no element of the page are dropped
+(perflab/site/css_prune.py: most of JupyterLab's theme styles widgets a static page lacks).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.utils import get_relative_url
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from perflab.site import css_prune  # noqa: E402
 
 MIN_BYTES = 32 * 1024
 FOLDER = "assets/stylesheets/inline"
@@ -24,11 +33,12 @@ _RELATIVE_URL = re.compile(r"""url\(\s*(?!['"]?(?:data:|https?:|/|#))""", re.I)
 _files: dict[str, str] = {}
 
 
-def _extract(match: re.Match, page_url: str) -> str:
+def _extract(match: re.Match, page_url: str, classes: set[str]) -> str:
     css = match["css"]
     attrs = match["attrs"]
     if len(css.encode()) < MIN_BYTES or "media=" in attrs or _RELATIVE_URL.search(css):
         return match[0]
+    css = css_prune.cached_prune(css, classes)
     digest = hashlib.sha256(css.encode()).hexdigest()[:16]
     path = f"{FOLDER}/{digest}.css"
     _files[path] = css
@@ -42,7 +52,8 @@ def on_pre_build(config, **kwargs) -> None:
 def on_post_page(output: str, page, config, **kwargs) -> str:
     if "<style" not in output:
         return output
-    return _STYLE.sub(lambda m: _extract(m, page.url), output)
+    classes = css_prune.page_classes(output)
+    return _STYLE.sub(lambda m: _extract(m, page.url, classes), output)
 
 
 def on_post_build(config, **kwargs) -> None:
