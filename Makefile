@@ -27,6 +27,7 @@ help:
 	@echo "make setup    只准备环境（scripts/setup.sh）"
 	@echo "make clean    删除 site/ site.tmp/ .perflab-cache/"
 	@echo "make bench-build  比较命中缓存的重建与关闭执行的构建耗时"
+	@echo "make lighthouse   Lighthouse 移动端性能基准（quick 档构建，首页、最重的章节页、笔记本页）"
 	@echo "make reference    用 full 档测量全部实验（有效缓存直接复用），刷新参考快照 reference/results.json"
 
 setup:
@@ -91,6 +92,13 @@ clean:
 bench-build:
 	@bash scripts/setup.sh build
 	$(PY) scripts/bench_build.py
+
+# 手机上打开有多快：Lighthouse 的移动端性能分、LCP、总阻塞时间（基准，只报告数字，不设门槛）；
+# SITE=目录 用已构建的站点，RUNS=次数 取中位数
+.PHONY: lighthouse
+lighthouse:
+	@bash scripts/setup.sh test
+	$(PY) scripts/lighthouse.py --runs $${RUNS:-3} $${SITE:+--site "$$SITE"}
 
 # 参考快照：数据页拿每次构建与它对比；只在有意刷新时运行，然后提交 reference/results.json
 .PHONY: reference

@@ -151,14 +151,15 @@ else
     say "Go $(go_version)（$(command -v go)）"
 fi
 
-# ---------------------------------------------------------------- node_modules（Mermaid）
+# ---------------------------------------------------------------- node_modules（Mermaid、Lighthouse 等）
 if command -v npm >/dev/null 2>&1; then
     npm_key="$(hash_of package-lock.json)"
     if stamp_ok npm "$npm_key" && [[ -f node_modules/mermaid/dist/mermaid.min.js ]]; then
         say "node_modules 无变化"
     else
         say "npm ci（package-lock.json）"
-        npm ci --no-audit --no-fund --loglevel=error >/dev/null
+        # 浏览器一律用系统的 Chromium：不让任何依赖（Lighthouse 的 puppeteer-core）下载浏览器
+        PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null
         stamp_set npm "$npm_key"
     fi
 else
