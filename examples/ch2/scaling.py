@@ -243,70 +243,47 @@ def configs(args) -> list[tuple[str, int, bool]]:
 def part_workers(args, metrics: dict, info: dict) -> None:
     server_cpus, load_cpus = services.split_cpus()
     rows = []
-    by_kind: dict[str, list[tuple[int, bool]]] = {}
     for kind, w, preload in configs(args):
-        by_kind.setdefault(kind, []).append((w, preload))
-    for kind, variants in by_kind.items():
-        # 同一种 worker 的几个配置同时起着（闲着的不占 CPU），每一遍依次压一次：
-        # 机器上别的负载只会压低吞吐，取几遍里最好的那次，比值才不被一阵干扰带偏
-        with contextlib.ExitStack() as stack:
-            apps, idle, best = {}, {}, {}
-            for w, preload in variants:
-                tag = f"{kind}_w{w}" + ("_preload" if preload else "")
-                app = stack.enter_context(
-                    start_app(
-                        f"gunicorn-{tag}", kind, w, server_cpus, threads=args.threads,
-                        preload=preload,
-                    )
-                )  # fmt: skip
-                services.verify(app, WORK, tries=1)
-                apps[tag] = (app, w, preload)
-            for tag, (app, w, _) in apps.items():
-                wait_all_workers(app, w)
-                idle[tag] = memory_summary(memory.workers_memory(app, w))
-            for _ in range(args.passes):
-                for tag, (app, _, _) in apps.items():
-                    url = app.url + "/api/work"
-                    if args.warmup:
-                        services.wrk(
-                            url, target=app.name, connections=args.conns,
-                            duration_s=args.warmup, cpus=load_cpus,
-                        )  # fmt: skip
-                    res = services.wrk(
-                        url, target=app.name, connections=args.conns,
-                        duration_s=args.duration, cpus=load_cpus,
-                    ).check()  # fmt: skip
-                    if tag not in best or res.good_rps > best[tag].good_rps:
-                        best[tag] = res
+        tag = f"{kind}_w{w}" + ("_preload" if preload else "")
+        how = f"{kind}，{w} 个 worker" + ("，预加载" if preload else "")
+        name = f"gunicorn-{tag}"
+        with start_app(name, kind, w, server_cpus, threads=args.threads, preload=preload) as app:
+            services.verify(app, WORK, tries=1)
+            wait_all_workers(app, w)
+            idle = memory_summary(memory.workers_memory(app, w))
+            url = app.url + "/api/work"
+            if args.warmup:
+                services.wrk(
+                    url, target=name, connections=args.conns, duration_s=args.warmup, cpus=load_cpus
+                )
+            # 同一台服务器压几遍，取吞吐最好的一遍：机器上别的负载只会压低吞吐，
+            # 一阵干扰（连压测端都没轮上 CPU 的一秒）不该带偏 worker 数之间的比值
+            passes = [
+                services.wrk(
+                    url, target=name, connections=args.conns, duration_s=args.duration,
+                    cpus=load_cpus,
+                )
+                for _ in range(args.passes)
+            ]  # fmt: skip
+            res = max(passes, key=lambda r: r.good_rps).check()
             # 压测之后再读一次：请求读过的对象被改了引用计数，fork 共享的页随之被复制
-            loaded = {
-                tag: memory_summary(memory.workers_memory(app, w))
-                for tag, (app, w, _) in apps.items()
-            }
-            for app, _, _ in apps.values():
-                app.check_alive()
-        for tag, (_, w, preload) in apps.items():
-            res, mem = best[tag], loaded[tag]
-            how = f"{kind}，{w} 个 worker" + ("，预加载" if preload else "")
-            metrics[f"rps_{tag}"] = metric(f"每秒成功请求（{how}）", "", res.good_rps)
-            metrics[f"p50_{tag}_s"] = metric(f"p50（{how}）", "s", res.latency_s["p50"])
-            metrics[f"p99_{tag}_s"] = metric(f"p99（{how}）", "s", res.latency_s["p99"])
-            metrics[f"uss_idle_{tag}"] = metric(
-                f"每个 worker 的 USS，刚启动（{how}）", "B", idle[tag]["uss"]
-            )
-            metrics[f"uss_{tag}"] = metric(
-                f"每个 worker 的 USS，压测之后（{how}）", "B", mem["uss"]
-            )
-            metrics[f"rss_{tag}"] = metric(
-                f"每个 worker 的 RSS，压测之后（{how}）", "B", mem["rss"]
-            )
-            metrics[f"pss_total_{tag}"] = metric(
-                f"主进程与全部 worker 的 PSS 之和，压测之后（{how}）", "B", mem["pss_total"]
-            )
-            rows.append({"kind": kind, "workers": w, "preload": preload, **res.summary()})
-            log(f"{tag}: {res.good_rps:.0f} 次/秒, p99 {res.latency_s['p99'] * 1e3:.1f} ms, "
-                f"USS {idle[tag]['uss'] / 2**20:.1f} → {mem['uss'] / 2**20:.1f} MiB, "
-                f"PSS 合计 {mem['pss_total'] / 2**20:.1f} MiB")  # fmt: skip
+            mem = memory_summary(memory.workers_memory(app, w))
+            app.check_alive()
+        metrics[f"rps_{tag}"] = metric(f"每秒成功请求（{how}）", "", res.good_rps)
+        metrics[f"p50_{tag}_s"] = metric(f"p50（{how}）", "s", res.latency_s["p50"])
+        metrics[f"p99_{tag}_s"] = metric(f"p99（{how}）", "s", res.latency_s["p99"])
+        metrics[f"uss_idle_{tag}"] = metric(
+            f"每个 worker 的 USS，刚启动（{how}）", "B", idle["uss"]
+        )
+        metrics[f"uss_{tag}"] = metric(f"每个 worker 的 USS，压测之后（{how}）", "B", mem["uss"])
+        metrics[f"rss_{tag}"] = metric(f"每个 worker 的 RSS，压测之后（{how}）", "B", mem["rss"])
+        metrics[f"pss_total_{tag}"] = metric(
+            f"主进程与全部 worker 的 PSS 之和，压测之后（{how}）", "B", mem["pss_total"]
+        )
+        rows.append({"kind": kind, "workers": w, "preload": preload, **res.summary()})
+        log(f"{tag}: {res.good_rps:.0f} 次/秒, p99 {res.latency_s['p99'] * 1e3:.1f} ms, "
+            f"USS {idle['uss'] / 2**20:.1f} → {mem['uss'] / 2**20:.1f} MiB, "
+            f"PSS 合计 {mem['pss_total'] / 2**20:.1f} MiB")  # fmt: skip
     info.update(
         runs=rows,
         conns=args.conns,

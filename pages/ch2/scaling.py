@@ -55,7 +55,7 @@ def setup() -> str:
         f"nginx {lb['nginx']}（Debian 的 nginx）、redis-py {v['redis']}、psutil {v['psutil']}。"
         f"被测服务钉在 {info['server_cpus']} 个 CPU 上，"
         f"wrk 在另一个 CPU 上用 {info['conns']} 个连接压"
-        f" {info['duration_s']:g} 秒{best}（同一种 worker 的三个配置同时起着、轮流压）；"
+        f" {info['duration_s']:g} 秒{best}；"
         f"`/api/work` 每个请求先等 {info['wait_ms']:g} ms"
         f"（代表一次数据库查询），再从 {info['catalog']:,} 件商品的表里取 20 件算总价；"
         f"gthread 每个 worker {info['threads']} 个线程。"
