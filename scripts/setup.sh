@@ -178,8 +178,6 @@ if [[ -f go-examples/go.mod ]]; then
     fi
 fi
 
-# ---------------------------------------------------------------- actionlint（检查 .github/workflows）
-# 固定版本的 Go 工具，装进 .venv/bin；版本或 Go 变了才重装。发布构建用不到它。
 # ---------------------------------------------------------------- protobuf（第五章的 gRPC 代码）
 # protoc 来自 Debian 的 protobuf-compiler；两个 Go 插件的固定版本写在 perflab/protogen.py，go install 到 .venv/bin。
 # 生成的代码不提交：每次都按 .proto 与工具版本核对，过期就在 go vet / go test / 构建之前重新生成。
@@ -209,6 +207,8 @@ else
 fi
 "$VPY" -m perflab.protogen
 
+# ---------------------------------------------------------------- actionlint（检查 .github/workflows）
+# 固定版本的 Go 工具，装进 .venv/bin；版本或 Go 变了才重装。发布构建用不到它。
 ACTIONLINT_VERSION="v1.7.12"
 if [[ "$MODE" == setup || "$MODE" == test || "$MODE" == lint ]]; then
     lint_key="$ACTIONLINT_VERSION-$(go_version)"
