@@ -31,6 +31,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,7 +263,12 @@ def wrap(svg: str) -> str:
 
 
 class Renderer:
-    """One headless Chromium with the pinned Mermaid loaded; opened on first use."""
+    """One headless Chromium with the pinned Mermaid loaded; opened on first use.
+
+    Every Playwright call runs on one thread of its own: Playwright's synchronous API refuses
+    to start in a thread where an asyncio loop runs (another Playwright session, a notebook
+    client, a server's loop), and a thread of our own never has one.
+    """
 
     def __init__(self, chromium_path: str, config: dict) -> None:
         self.chromium_path = chromium_path
@@ -270,7 +276,13 @@ class Renderer:
         self._playwright = None
         self._browser = None
         self._page = None
+        self._thread: ThreadPoolExecutor | None = None
         self.startup_s = 0.0
+
+    def _call(self, fn, *args):
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="diagrams")
+        return self._thread.submit(fn, *args).result()
 
     def _start(self) -> None:
         try:
@@ -290,16 +302,19 @@ class Renderer:
             self._page.add_script_tag(path=str(mermaid_js()))
             self._page.evaluate("config => mermaid.initialize(config)", self.config)
         except PerflabError:
-            self.close()
+            self._close()
             raise
         except Exception as exc:
-            self.close()
+            self._close()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise PerflabError(f"could not start Chromium to draw diagrams: {first}") from None
         self.startup_s = time.perf_counter() - started
 
     def render(self, items: list[tuple[str, str]]) -> list[dict]:
         """Draw (id, source) pairs; each result is {svg, texts, foreign} or {error}."""
+        return self._call(self._render, items)
+
+    def _render(self, items: list[tuple[str, str]]) -> list[dict]:
         if self._page is None:
             self._start()
         try:
@@ -315,6 +330,15 @@ class Renderer:
             raise PerflabError(f"Chromium failed while drawing diagrams: {first}") from None
 
     def close(self) -> None:
+        if self._thread is None:
+            return
+        try:
+            self._call(self._close)
+        finally:
+            self._thread.shutdown()
+            self._thread = None
+
+    def _close(self) -> None:
         for closer in (self._browser, self._playwright):
             if closer is None:
                 continue

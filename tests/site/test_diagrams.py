@@ -108,8 +108,11 @@ def fences(*sources: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def drawn(tmp_path_factory: pytest.TempPathFactory):
-    """One build drawing a page with a flowchart shown twice and a sequence diagram."""
+def drawn(tmp_path_factory: pytest.TempPathFactory, browser):
+    """One build drawing a page with a flowchart shown twice and a sequence diagram.
+
+    It asks for the tests' own browser first: drawing must work while another Playwright
+    session (with its asyncio loop) runs in the same thread, as in this suite."""
     cache = tmp_path_factory.mktemp("diagram-cache")
     build = diagrams.Build(cache=cache)
     try:
