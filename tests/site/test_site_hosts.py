@@ -6,7 +6,8 @@ Every text file of the built site (HTML, CSS, JS, JSON, XML, source maps, notebo
 scanned for http(s) URLs. What may stay, and why:
 
 * the site's own host (``SITE_URL``, in the sitemap and canonical links) and loopback
-  (the book tells the reader to open ``make serve`` at 127.0.0.1);
+  (the book tells the reader to open ``make serve`` at 127.0.0.1), and nginx upstream names
+  in the configuration listings the service pages show (``proxy_pass http://app;``);
 * XML namespace names (``NAMESPACES``): identifiers inside SVG and the sitemap, never fetched;
 * ``<a href>`` hyperlinks in pages (and the same URLs as text in the search index): a link
   the reader may follow, e.g. a quoted figure's source (DESIGN rule 9), is not a request the
@@ -31,6 +32,9 @@ pytestmark = pytest.mark.site
 
 URL = re.compile(r"""https?://[^\s"'`<>()\\{}|^\[\],;]+""", re.I)
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+# nginx 配置里 upstream 块的名字（页面展示的配置片段：proxy_pass http://app;）：
+# 由 nginx 自己解析成本机回环端口，不是主机名，页面也从不请求它
+NGINX_UPSTREAMS = {"app", "next"}
 NAMESPACES = {
     "http://www.w3.org/2000/svg",
     "http://www.w3.org/1999/xlink",
@@ -107,7 +111,7 @@ def without_comments(code: str) -> str:
 
 
 def own_hosts(site: Path) -> set[str]:
-    hosts = set(LOOPBACK)
+    hosts = set(LOOPBACK) | NGINX_UPSTREAMS
     if os.environ.get("SITE_URL"):
         hosts.add(urlsplit(os.environ["SITE_URL"]).netloc.lower())
     index = site / "index.html"
