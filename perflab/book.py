@@ -15,6 +15,7 @@ import time
 from perflab import (
     cache,
     check,
+    contention,
     document,
     env,
     measure,
@@ -115,6 +116,9 @@ class Book:
             result = self.result(exp_id, progress=lambda msg, p=prefix: report(f"{p}：{msg}"))
             how = "缓存有效，未重测" if result.from_cache else "测量完成"
             report(f"{prefix}：{how}（{time.perf_counter() - started:.1f} s）")
+            busy = None if result.from_cache else contention.busy_note(result.environment)
+            if busy:
+                report(f"{prefix}：{busy}")
         self.check_claims()
 
     def check_claims(self) -> None:

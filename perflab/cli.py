@@ -23,6 +23,7 @@ from pathlib import Path
 from perflab import (
     book,
     check,
+    contention,
     export,
     paths,
     reference,
@@ -70,6 +71,9 @@ def _run(session: book.Book, ids: list[str], out_dir: Path) -> None:
         for claim in session.claims_for(experiment=exp_id):
             print()
             print(verdict_text.plain(session.judge(claim)))
+        busy = None if result.from_cache else contention.busy_note(result.environment)
+        if busy:
+            print(f"{prefix}：{busy}", file=sys.stderr)
         budget = settings.TIME_BUDGET_S[session.profile]
         if not result.from_cache and result.duration_s > budget:
             print(

@@ -11,7 +11,7 @@ from perflab.errors import PerflabError
 from perflab.plan import Plan
 from perflab.registry import Experiment, Run
 from perflab.results import Metric, Result
-from perflab.runner import parse_output, run_command
+from perflab.runner import parse_output, run_checked
 
 Progress = Callable[[str], None]
 
@@ -42,15 +42,20 @@ def run_plan(plan: Plan, progress: Progress = _silent) -> Result:
     started = time.perf_counter()
     exp, profile = plan.experiment, plan.profile
 
+    # 每个计时进程运行期间其他进程占用的 CPU 数，按运行分开（perflab.contention）
+    background: dict[str, list[float]] = {}
+
     def once(run: Run) -> dict:
-        out = run_command(
+        done = run_checked(
             plan.commands[run.name],
             label=plan.label(run),
             timeout_s=exp.timeout_s,
             cpus=plan.cpus,
             cwd=run.path if run.lang == "go" else run.path.parent,
         )
-        return parse_output(out, plan.label(run))
+        if done.background_cpus is not None:
+            background.setdefault(run.name, []).append(round(done.background_cpus, 3))
+        return parse_output(done.stdout, plan.label(run))
 
     result = Result(exp.id, exp.title, exp.page, profile, metrics={})
     for name, why in plan.skipped.items():
@@ -60,6 +65,7 @@ def run_plan(plan: Plan, progress: Progress = _silent) -> Result:
         for run in plan.runs:
             once(run)
     repeats = exp.repeats_for(profile)
+    background.clear()  # 预热不算
     for i in range(repeats):
         progress(f"第 {i + 1}/{repeats} 次")
         for run in plan.runs:
@@ -73,6 +79,8 @@ def run_plan(plan: Plan, progress: Progress = _silent) -> Result:
         if run.name in plan.skipped or run.name in result.info
     }
     result.environment = dict(plan.environment)
+    if background:
+        result.environment["background_cpus"] = background
     result.duration_s = time.perf_counter() - started
     return result
 

@@ -6,7 +6,7 @@ import datetime as dt
 import posixpath
 from html import escape
 
-from perflab import charts, verdict_text
+from perflab import charts, contention, verdict_text
 from perflab.claims import VERDICT_LABELS, Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.registry import Chart
@@ -164,6 +164,9 @@ def provenance(result: Result) -> str:
         f"{e.get('os', '?')}，内核 {e.get('kernel', '?')}",
         e.get("python", "?"),
     ]
+    busy = contention.summary(e)
+    if busy is not None:
+        parts.append(f"测量期间其他进程占用 CPU：中位 {busy[0]:.2f} 个，最多 {busy[1]:.2f} 个")
     found = [
         f"{name} {i['implementation']} {i['version']}"
         for name, i in e.get("interpreters", {}).items()

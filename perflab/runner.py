@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perflab import units
+from perflab import contention, units
 from perflab.errors import PerflabError
 
 STDERR_TAIL_LINES = 12
@@ -61,6 +61,8 @@ class Finished:
     stdout: str
     stderr: str
     timed_out: bool = False
+    # 运行期间其他进程平均占用的 CPU 数（perflab.contention）；非 Linux 或运行太短时为 None
+    background_cpus: float | None = None
 
 
 def run_group(
@@ -83,6 +85,7 @@ def run_group(
             os.sched_setaffinity(0, cpus)
 
     timed_out = False
+    window = contention.Window.open()
     with (
         tempfile.TemporaryFile("w+", errors="replace") as out,
         tempfile.TemporaryFile("w+", errors="replace") as err,
@@ -105,9 +108,10 @@ def run_group(
         finally:
             kill_group(proc.pid)
             proc.wait()
+        background = window.background_cpus()
         out.seek(0)
         err.seek(0)
-        return Finished(proc.returncode, out.read(), err.read(), timed_out)
+        return Finished(proc.returncode, out.read(), err.read(), timed_out, background)
 
 
 def run_command(
@@ -120,6 +124,20 @@ def run_command(
     env: dict[str, str] | None = None,
 ) -> str:
     """Run cmd and return its stdout; any failure is a one-line PerflabError naming `label`."""
+    return run_checked(cmd, label=label, timeout_s=timeout_s, cpus=cpus, cwd=cwd, env=env).stdout
+
+
+def run_checked(
+    cmd: Sequence[str],
+    *,
+    label: str,
+    timeout_s: float,
+    cpus: list[int] | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Finished:
+    """Run cmd to a clean exit and return how it finished (stdout, background CPU load);
+    a missing command, a timeout or a non-zero exit is a one-line PerflabError naming `label`."""
     try:
         done = run_group(cmd, timeout_s=timeout_s, cpus=cpus, cwd=cwd, env=env)
     except FileNotFoundError:
@@ -133,7 +151,7 @@ def run_command(
             else f"exited with status {done.returncode}"
         )
         raise PerflabError(f"{label}: example crashed ({how})", detail=tail(done.stderr))
-    return done.stdout
+    return done
 
 
 def parse_output(stdout: str, label: str) -> dict:

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from perflab import contention
 from perflab.runner import parse_output
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +79,20 @@ def experiment(built_site: Path, exp_id: str) -> dict:
 def measured(built_site: Path, exp_id: str) -> dict[str, float]:
     """Median of every metric of one experiment, by key ("python.threads_s")."""
     return {m["key"]: m["median"] for m in experiment(built_site, exp_id)["metrics"]}
+
+
+def best(built_site: Path, exp_id: str) -> dict[str, float]:
+    """Largest value of every metric of one experiment, by key. For a speed-up, the fastest
+    round is the closest to what the machine can do: other processes only ever slow a round."""
+    return {m["key"]: max(m["values"]) for m in experiment(built_site, exp_id)["metrics"]}
+
+
+def skip_if_busy(built_site: Path, exp_id: str, run: str | None = None) -> None:
+    """Skip a test of parallel speed-up when other processes took more than
+    contention.QUIET_CPUS while the experiment (or one run of it) was measured: the machine
+    then did not have the CPUs the relation needs, and the test would measure the neighbours."""
+    busy = contention.summary(experiment(built_site, exp_id)["environment"], run)
+    if busy is not None and busy[0] > contention.QUIET_CPUS:
+        pytest.skip(
+            f"{exp_id}: other processes used {busy[0]:.2f} CPUs (median) while it was measured"
+        )

