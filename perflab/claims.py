@@ -4,8 +4,10 @@ A claim names what measures it and a rule; the verdict is computed, never typed 
 It reads either one metric (a claim whose conditions are all fixed) or a sweep: the same
 quantity measured at several values of a condition the quote leaves open (message rate,
 payload size, live heap). Over a sweep the verdict is 成立 / 不成立 only when every point
-agrees; otherwise 视情况而定, with the boundary where the measured median crosses the
-claim's band, interpolated between the two neighbouring points.
+agrees and the curve through the medians never crosses the claim's band; otherwise
+视情况而定, with the boundary where the median crosses the band, interpolated between the
+two neighbouring points. A curve that jumps across the whole band between two points, with
+every point outside it, still crosses it: that too is 视情况而定, with two boundaries.
 
 Every rule states why its band is that wide (`why`), and a verdict in the full profile may
 read only intervals with at least 95% coverage (checked by `check_coverage`).
@@ -50,9 +52,12 @@ class Rule:
             return float("-inf"), self.value
         return self.value, float("inf")
 
-    def describe(self, fmt_value) -> str:
-        # 中位数落在范围内即成立；整个 95% 区间都在范围外才算不成立，其余视情况而定
-        rest = "；整个 95% 区间都在范围外才算不成立，否则视情况而定"
+    def describe(self, fmt_value, confidence: float | None = None) -> str:
+        """The rule in the page's words; `confidence` is the real coverage of the intervals
+        it reads (the weakest point of a sweep), printed instead of a fixed "95%"."""
+        # 中位数落在范围内即成立；整个区间都在范围外才算不成立，其余视情况而定
+        interval = "区间" if confidence is None else f"区间（覆盖 {confidence:.0%}）"
+        rest = f"；整个{interval}都在范围外才算不成立，否则视情况而定"
         if self.kind == "approx" and self.tolerance == 0:
             return f"实测中位数等于 {fmt_value(self.value)} 即成立{rest}"
         if self.kind == "approx":
@@ -61,14 +66,11 @@ class Rule:
             return (
                 f"实测中位数落在 {fmt_value(self.low)} 到 {fmt_value(self.high)} 之间即成立{rest}"
             )
-        if self.kind == "at_most":
-            return (
-                f"实测 95% 区间整体不高于 {fmt_value(self.value)} 即成立，"
-                "整体高于它为不成立，跨过它为视情况而定"
-            )
+        side = "不高于" if self.kind == "at_most" else "不低于"
+        beyond = "高于" if self.kind == "at_most" else "低于"
         return (
-            f"实测 95% 区间整体不低于 {fmt_value(self.value)} 即成立，"
-            "整体低于它为不成立，跨过它为视情况而定"
+            f"实测{interval}整体{side} {fmt_value(self.value)} 即成立，"
+            f"整体{beyond}它为不成立，跨过它为视情况而定"
         )
 
 
@@ -205,9 +207,12 @@ def judge(claim: Claim, result: Result) -> Judgement:
     outcomes = {p.verdict for p in points}
     outcome = outcomes.pop() if len(outcomes) == 1 else DEPENDS
     found = []
-    if claim.sweep and outcome == DEPENDS:
+    if claim.sweep:
         medians = [p.metric.summary.median for p in points]
         found = boundaries(claim.rule, at, medians, claim.sweep.log)
+    if found:
+        # 曲线在两点之间穿过范围（哪怕每个点都落在范围外）：说法在扫描范围里的一段成立
+        outcome = DEPENDS
     return Judgement(claim, outcome, points, found)
 
 

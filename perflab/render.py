@@ -261,8 +261,7 @@ def claim_rows(
     rows = []
     for j, _result in judgements:
         claim = j.claim
-        unit = j.points[0].metric.unit
-        rule = escape(claim.rule.describe(lambda v, u=unit: fmt(v, u)))
+        rule = escape(verdict_text.rule_text(j))
         where = escape(verdict_text.judged_under(j))
         region = verdict_text.holding_region(j)
         if region:

@@ -27,7 +27,11 @@ def condition_value(value: float, unit: str, *, rough: bool = False) -> str:
 
 
 def holding_region(j: Judgement) -> str:
-    """Where the claim holds along its sweep, in words ("条件 ≳ X 时成立"), or why it depends."""
+    """Where the claim holds along its sweep, in words, or why it depends.
+
+    A region that reaches an end of the sweep says so ("… 到扫描上限 1 条/秒都成立"): past
+    the last point nothing was measured, so no "≳ X" may promise more.
+    """
     sweep = j.claim.sweep
     if sweep is None:
         return "实测区间跨过界线，这次测量判断不了" if j.verdict == DEPENDS else ""
@@ -42,20 +46,31 @@ def holding_region(j: Judgement) -> str:
     for b in [*j.boundaries, None]:
         end = last if b is None else b.at
         if holding:
-            if start == first and end == last:
-                pieces.append(f"整个扫描范围 {span}")
-            elif start == first:
-                pieces.append(f"{sweep.condition} ≲ {condition_value(end, sweep.unit, rough=True)}")
-            elif end == last:
-                pieces.append(
-                    f"{sweep.condition} ≳ {condition_value(start, sweep.unit, rough=True)}"
-                )
-            else:
-                low, high = (condition_value(v, sweep.unit, rough=True) for v in (start, end))
-                pieces.append(f"{sweep.condition}约在 {low} – {high}")
+            pieces.append(_region(sweep, start, end, first, last))
         if b is not None:
             holding, start = b.holds_above, b.at
-    return "、".join(pieces) + " 时成立（边界由相邻两点插值）" if pieces else "扫描范围内无处成立"
+    if not pieces:
+        return "扫描范围内无处成立"
+    return "；".join(pieces) + "（边界由相邻两点插值）"
+
+
+def _region(sweep, start: float, end: float, first: float, last: float) -> str:
+    """One stretch of the sweep where the claim holds; an end of the sweep is named as such."""
+    unit = sweep.unit
+    if start == first and end == last:
+        return f"整个扫描范围 {condition_value(first, unit)} – {condition_value(last, unit)} 都成立"
+    if start == first:
+        return (
+            f"{sweep.condition}从扫描下限 {condition_value(first, unit)} "
+            f"到约 {condition_value(end, unit, rough=True)} 都成立"
+        )
+    if end == last:
+        return (
+            f"{sweep.condition}从约 {condition_value(start, unit, rough=True)} "
+            f"到扫描上限 {condition_value(last, unit)} 都成立"
+        )
+    low, high = (condition_value(v, unit, rough=True) for v in (start, end))
+    return f"{sweep.condition}约在 {low} – {high} 时成立"
 
 
 def judged_under(j: Judgement) -> str:
@@ -92,14 +107,21 @@ def measured_lines(j: Judgement) -> list[str]:
     return lines
 
 
+def rule_text(j: Judgement) -> str:
+    """A claim's rule in the page's words, with the real coverage of the intervals it reads
+    (the weakest point of a sweep): a quick build's n=3 covers 75%, not 95%."""
+    unit = j.points[0].metric.unit
+    weakest = min(p.metric.summary.confidence for p in j.points)
+    return j.claim.rule.describe(lambda v: fmt(v, unit), confidence=weakest)
+
+
 def plain(j: Judgement) -> str:
     """A claim's verdict as text for a terminal, with the same words as the page's table."""
     claim = j.claim
-    unit = j.points[0].metric.unit
     lines = [f"「{claim.quoted}」：{VERDICT_LABELS[j.verdict]}"]
     lines += [f"  实测：{line}" for line in measured_lines(j)]
     lines.append(f"  条件：{judged_under(j)}")
     if region := holding_region(j):
         lines.append(f"  {region}")
-    lines.append(f"  规则：{claim.rule.describe(lambda v: fmt(v, unit))}；理由：{claim.rule.why}")
+    lines.append(f"  规则：{rule_text(j)}；理由：{claim.rule.why}")
     return "\n".join(lines)

@@ -150,7 +150,18 @@ def test_sweep_boundary_on_a_one_sided_rule():
     assert j.verdict == DEPENDS
     assert len(j.boundaries) == 1 and j.boundaries[0].holds_above
     assert j.boundaries[0].at == pytest.approx(32 * 0.1 / 0.03)
-    assert "速率 ≳ 110 条/秒" in verdict_text.holding_region(j)
+    # 成立的一段一直到最后一个扫描点：只说到扫描上限为止，不说“≳ 110”
+    region = verdict_text.holding_region(j)
+    assert "速率从约 110 条/秒 到扫描上限 512 条/秒 都成立" in region
+    assert "≳" not in region
+
+
+def test_a_region_from_the_start_of_the_sweep_stops_at_its_lower_end():
+    rule = Rule("at_most", value=0.1, why="w")
+    claim, result = swept(rule, [32, 128, 512], [0.03, 0.12, 0.48])
+    region = verdict_text.holding_region(claims.judge(claim, result))
+    assert "速率从扫描下限 32 条/秒 到约 110 条/秒 都成立" in region
+    assert "≲" not in region
 
 
 def test_sweep_that_stays_on_one_side_gives_a_firm_verdict():
@@ -167,10 +178,41 @@ def test_a_jump_across_the_whole_band_gives_two_boundaries():
     rule = Rule("approx", value=100, tolerance=0.1, why="w")
     claim, result = swept(rule, [1, 2], [10, 1000])
     j = claims.judge(claim, result)
-    assert j.verdict == FAILS  # 两个点都在范围外：判定不成立，但仍给出曲线穿过范围的位置
-    assert claims.boundaries(rule, [1, 2], [10, 1000], log=True)[0].at == pytest.approx(
-        2 ** (math.log10(9) / 2)
+    # 两个点都在范围外，但曲线在两点之间穿过了整个范围：有一小段成立，视情况而定
+    assert [p.verdict for p in j.points] == [FAILS, FAILS]
+    assert j.verdict == DEPENDS
+    assert [b.holds_above for b in j.boundaries] == [True, False]
+    assert [b.at for b in j.boundaries] == pytest.approx(
+        [2 ** (math.log10(9) / 2), 2 ** (math.log10(11) / 2)]
     )
+
+
+def test_every_point_outside_the_band_but_the_curve_crossing_it_depends():
+    # 载荷式扫描，每档约 ×3.8，而 ±50% 的范围只宽 3×：没有一个点落在 75–225 µs 里，
+    # 中位数却在 4 KB 与 16 KB 之间从 60 µs 升到 240 µs，穿过了引文的 150 µs
+    rule = Rule("approx", value=150e-6, tolerance=0.5, why="w")
+    medians = [15e-6, 60e-6, 240e-6, 960e-6]
+    claim, result = swept(rule, [1_000, 4_000, 16_000, 64_000], medians)
+    j = claims.judge(claim, result)
+    assert all(p.verdict == FAILS and not p.inside for p in j.points)
+    assert j.verdict == DEPENDS
+    # 对数-对数插值：耗时与载荷成正比，边界就在 75 µs、225 µs 对应的载荷上
+    assert [b.at for b in j.boundaries] == pytest.approx([5_000, 15_000])
+    assert [b.holds_above for b in j.boundaries] == [True, False]
+    assert "速率约在 5,000 条/秒 – 15,000 条/秒 时成立" in verdict_text.holding_region(j)
+    # 同一条曲线整体平移到范围之外，才是处处不成立
+    claim, result = swept(rule, [1_000, 4_000, 16_000, 64_000], [m * 100 for m in medians])
+    j = claims.judge(claim, result)
+    assert j.verdict == FAILS and j.boundaries == []
+
+
+def test_rule_text_shows_the_real_coverage_of_the_intervals_it_reads():
+    rule = Rule("at_least", value=0.75, why="w")
+    claim, result = swept(rule, [2, 4], [0.9, 0.95])
+    result.metrics["python.m1"].values = [0.94, 0.95, 0.96]  # n=3：顺序统计量区间只覆盖 75%
+    text = verdict_text.rule_text(claims.judge(claim, result))
+    assert "区间（覆盖 75%）整体不低于 0.750 即成立" in text
+    assert "95%" not in text
 
 
 def test_coverage_rule_fails_a_full_profile_verdict_on_three_runs():
