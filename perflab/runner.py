@@ -6,6 +6,8 @@ The contract with an example is tiny: arguments in, one JSON object on stdout ou
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import signal
@@ -48,6 +50,37 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+@functools.cache
+def become_subreaper() -> bool:
+    """Make this process adopt its orphaned descendants (Linux prctl PR_SET_CHILD_SUBREAPER).
+
+    A helper an example leaves behind when it exits (multiprocessing's forkserver, say) is
+    then re-parented to us instead of to init, so `reap_group` can collect it and its CPU time
+    counts as the example's own rather than as another process's (perflab.contention).
+    Returns False where the call is unavailable; nothing else changes then.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_group(pgid: int) -> None:
+    """Wait for every member of the (killed) process group that is our child: the adopted
+    orphans of an example. Their CPU time then joins this process's RUSAGE_CHILDREN."""
+    while True:
+        try:
+            os.waitpid(-pgid, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     kept = text.strip().splitlines()[-lines:]
     return "\n".join("    " + line for line in kept)
@@ -85,6 +118,7 @@ def run_group(
             os.sched_setaffinity(0, cpus)
 
     timed_out = False
+    become_subreaper()
     window = contention.Window.open()
     with (
         tempfile.TemporaryFile("w+", errors="replace") as out,
@@ -108,6 +142,7 @@ def run_group(
         finally:
             kill_group(proc.pid)
             proc.wait()
+            reap_group(proc.pid)
         background = window.background_cpus()
         out.seek(0)
         err.seek(0)

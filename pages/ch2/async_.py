@@ -46,7 +46,11 @@ def conn_rates() -> str:
         ("switches_per_msg", "每条消息的切换", ""),
         ("attempt", "第几次测", ""),
     ]
-    return book.info_table(CONN, "threads", "windows", columns)
+    tick = units.fmt(_threads()["tick_s"], "s")
+    return (
+        book.info_table(CONN, "threads", "windows", columns)
+        + f"\n\n驱动程序的发送节拍是 {tick}：每 {tick} 发一批，这一批里到期的连接各发一条。"
+    )
 
 
 def conn_main_thread() -> str:

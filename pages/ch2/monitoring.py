@@ -15,6 +15,8 @@ QS = ("p50", "p95", "p99")
 LAYOUTS = {"default": "默认桶", "fine": "细桶（每档 ×1.25）"}
 # 文章的规则（照原文）：告警名 → (条件, 原文的 for)
 QUOTED = {"HighLatencyP99": ("p99 > 800 ms", "1 分钟"), "HighErrorRate": ("错误率 > 1%", "5 分钟")}
+# 引文告警规则里的 p99 阈值（秒），与 examples/ch2/monitoring/alerts.yml 的表达式一致
+QUOTED_P99_THRESHOLD_S = 0.8
 
 
 def _median(exp: str, key: str) -> float:
@@ -73,6 +75,23 @@ def buckets() -> str:
     return (
         "\n".join(lines)
         + f"\n\n默认桶共 {n['default']} 档，细桶共 {n['fine']} 档（都不算 `+Inf`）。"
+    )
+
+
+def threshold_bucket() -> str:
+    """引文的 p99 告警阈值落在默认桶的哪两个边界之间（边界取自本次构建记录的桶布局）。"""
+    bounds = book.result(EST).info["estimate"]["buckets"]["default"]
+    low, high = _bucket_around(QUOTED_P99_THRESHOLD_S, bounds)
+    t = units.fmt(QUOTED_P99_THRESHOLD_S, "s")
+    where = (
+        "恰好是一个桶边界"
+        if QUOTED_P99_THRESHOLD_S in bounds
+        else f"落在默认桶的 {units.fmt(low, 's')} 与 {units.fmt(high, 's')} 两个边界之间，"
+        f"“p99 是否超过 {t}”在这一档里完全由插值决定"
+    )
+    return (
+        f"这对告警意味着什么：引文的告警阈值 {t} {where}。"
+        "想让阈值判断可信，就在阈值处放一个桶边界，并让分位数常落的那一段桶足够密。"
     )
 
 

@@ -45,6 +45,26 @@ def test_the_examples_own_cpu_is_not_background():
     assert (total - done.background_cpus) * wall >= 0.9
 
 
+# 示例留下一个孤儿进程（像 multiprocessing 的 forkserver）：它烧满 1 s CPU 后一直睡，
+# 示例等它烧完就退出，不等它结束
+ORPHAN = BURN_ONE_CPU_SECOND + "\nprint(flush=True)\ntime.sleep(300)"
+LEAVES_AN_ORPHAN = (
+    "import subprocess, sys\n"
+    f"child = subprocess.Popen([sys.executable, '-c', {ORPHAN!r}], stdout=subprocess.PIPE)\n"
+    "child.stdout.readline()\n"
+)
+
+
+def test_an_orphan_the_example_leaves_behind_is_still_the_examples_cpu():
+    before_busy, before_wall = contention.machine_busy_s(), time.perf_counter()
+    done = run_group([sys.executable, "-c", LEAVES_AN_ORPHAN], timeout_s=60)
+    wall = time.perf_counter() - before_wall
+    total = (contention.machine_busy_s() - before_busy) / wall
+    assert done.returncode == 0 and done.background_cpus is not None
+    # 孤儿被引擎收养并回收，它的 1 s CPU 记在示例名下，不算“其他进程”
+    assert (total - done.background_cpus) * wall >= 0.9
+
+
 def test_too_short_a_window_gives_no_reading():
     done = run_group([sys.executable, "-c", "pass"], timeout_s=30)
     assert done.returncode == 0

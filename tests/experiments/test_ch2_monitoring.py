@@ -38,6 +38,11 @@ def test_quoted_rules_and_their_short_version_pass_promtool(tmp_path):
     )
     # 阈值与表达式不变，只有 for 与窗口变短
     assert short.count("> 0.8") == 1 and short.count("> 0.01") == 1
+    # 页面讲阈值落在哪两个桶边界之间，用的是规则里的同一个阈值
+    from pages.ch2 import monitoring as page
+
+    p99_rule = re.search(r"histogram_quantile\(0\.99,.*> ([\d.]+)$", short, re.M)
+    assert p99_rule and float(p99_rule.group(1)) == page.QUOTED_P99_THRESHOLD_S
     (tmp_path / "short.yml").write_text(short)
     assert "SUCCESS" in prom.promtool_check_rules(tmp_path / "short.yml")
 

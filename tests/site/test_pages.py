@@ -254,7 +254,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch1.memory.top_fixed": [table(), has("<code>", _BYTES)],
     "pages.ch2.async_.lag_slice": [has("平均耗时", _TIME)],
     "pages.ch2.async_.conn_not_measured": [has("。")],
-    "pages.ch2.async_.conn_rates": [table(), has("每条消息的切换", _NUMBER)],
+    "pages.ch2.async_.conn_rates": [table(), has("每条消息的切换", "发送节拍是", _TIME)],
     "pages.ch2.async_.conn_main_thread": [has("个线程", "每秒", _NUMBER)],
     "pages.ch2.async_.conn_per_msg": [has(re.compile(r"\d\.\d\d 到 \d+\.\d\d 次切换"))],
     "pages.ch2.async_.conn_connect": [has("Go", _TIME)],
@@ -269,6 +269,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch2.monitoring.estimates": [table(), has("| p99 |", "细桶 ÷ 真值", _MEASURED), chart],
     "pages.ch2.monitoring.buckets": [table(), has("| p99 |", "默认桶共", _TIME)],
     "pages.ch2.monitoring.reading": [has("默认桶", "细桶", "倍", _PERCENT)],
+    "pages.ch2.monitoring.threshold_bucket": [has("告警阈值 800 ms", "默认桶", _TIME)],
     "pages.ch2.monitoring.overhead": [table(), has("不埋点 ÷ 埋点", "wrk", _MEASURED)],
     "pages.ch2.monitoring.workers": [table(), has("多进程模式", "100%", _PERCENT)],
     "pages.ch2.monitoring.alert_timing": [
