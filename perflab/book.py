@@ -48,7 +48,7 @@ class Book:
         self.merged_from = settings.results_file()
         self.machines: list[shards.Machine] = []
         if self.merged_from is not None:
-            self.profile, self.machines = shards.load_merged(self.merged_from)
+            self.profile, self.machines = shards.load_merged(self.merged_from, env.git_commit())
             self.refresh = False
         self._by_machine: dict[str, list[tuple[str, Result]]] = {}
         self._document: dict | None = None

@@ -149,17 +149,9 @@ def run_group(
         return Finished(proc.returncode, out.read(), err.read(), timed_out, background)
 
 
-def run_command(
-    cmd: Sequence[str],
-    *,
-    label: str,
-    timeout_s: float,
-    cpus: list[int] | None = None,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-) -> str:
-    """Run cmd and return its stdout; any failure is a one-line PerflabError naming `label`."""
-    return run_checked(cmd, label=label, timeout_s=timeout_s, cpus=cpus, cwd=cwd, env=env).stdout
+def run_command(cmd: Sequence[str], **options) -> str:
+    """Run cmd and return its stdout; options and errors as run_checked."""
+    return run_checked(cmd, **options).stdout
 
 
 def run_checked(

@@ -239,14 +239,23 @@ class Machine:
     results: dict[str, Result]
 
 
-def load_merged(path: Path) -> tuple[str, list[Machine]]:
-    """(profile, machines) of a merged file, the primary machine first."""
+def load_merged(path: Path, checkout: str | None = None) -> tuple[str, list[Machine]]:
+    """(profile, machines) of a merged file, the primary machine first.
+
+    checkout: the commit of the code being built (env.git_commit()); a merged file measured at
+    another commit is refused, since its figures belong to other code. None skips the check.
+    """
     name = paths.relative(path)
     doc = _read(path)
     if doc.get("schema") != MERGED_SCHEMA or doc.get("schema_version") != SCHEMA_VERSION:
         raise PerflabError(
             f"{name}: not a merged results file (schema {doc.get('schema')!r} "
             f"version {doc.get('schema_version')!r}; expected {MERGED_SCHEMA!r} {SCHEMA_VERSION})"
+        )
+    if checkout is not None and doc.get("git_commit") != checkout:
+        raise PerflabError(
+            f"{name}: measured at commit {doc.get('git_commit')!r}, but this checkout is at "
+            f"{checkout!r}; build at that commit, or measure this one again"
         )
     machines = doc.get("machines")
     if not isinstance(machines, list) or not machines:

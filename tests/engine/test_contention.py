@@ -35,14 +35,20 @@ def test_a_busy_process_outside_the_example_is_background():
     assert done.background_cpus is not None and done.background_cpus > 0.5
 
 
-def test_the_examples_own_cpu_is_not_background():
+def own_cpu_seconds(code: str) -> float:
+    """Run `python -c code` through the runner; the CPU-seconds it counted as the example's
+    own: the whole machine's busy time over the run minus what it called background."""
     before_busy, before_wall = contention.machine_busy_s(), time.perf_counter()
-    done = run_group([sys.executable, "-c", BURN_ONE_CPU_SECOND], timeout_s=60)
+    done = run_group([sys.executable, "-c", code], timeout_s=60)
     wall = time.perf_counter() - before_wall
     total = (contention.machine_busy_s() - before_busy) / wall
     assert done.returncode == 0 and done.background_cpus is not None
-    # 整机读数减去后台读数，就是示例自己（≥ 1 s CPU）；0.9 s 留给内核计时刻度（10 ms）的取整
-    assert (total - done.background_cpus) * wall >= 0.9
+    return (total - done.background_cpus) * wall
+
+
+def test_the_examples_own_cpu_is_not_background():
+    # 示例自己用了 ≥ 1 s CPU；0.9 s 留给内核计时刻度（10 ms）的取整
+    assert own_cpu_seconds(BURN_ONE_CPU_SECOND) >= 0.9
 
 
 # 示例留下一个孤儿进程（像 multiprocessing 的 forkserver）：它烧满 1 s CPU 后一直睡，
@@ -56,13 +62,8 @@ LEAVES_AN_ORPHAN = (
 
 
 def test_an_orphan_the_example_leaves_behind_is_still_the_examples_cpu():
-    before_busy, before_wall = contention.machine_busy_s(), time.perf_counter()
-    done = run_group([sys.executable, "-c", LEAVES_AN_ORPHAN], timeout_s=60)
-    wall = time.perf_counter() - before_wall
-    total = (contention.machine_busy_s() - before_busy) / wall
-    assert done.returncode == 0 and done.background_cpus is not None
     # 孤儿被引擎收养并回收，它的 1 s CPU 记在示例名下，不算“其他进程”
-    assert (total - done.background_cpus) * wall >= 0.9
+    assert own_cpu_seconds(LEAVES_AN_ORPHAN) >= 0.9
 
 
 def test_too_short_a_window_gives_no_reading():

@@ -155,6 +155,20 @@ def test_merge_refuses_every_bad_input_with_one_line_naming_the_file(
     refused([], "no shard file given")
 
 
+def test_a_build_refuses_results_merged_at_another_commit(
+    two_experiments: TmpBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    files = shard_files(tmp_path)
+    doc = shards.merge([files["b"]], None)
+    doc["git_commit"] = "0123456789ab"
+    merged = tmp_path / "old.json"
+    merged.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setenv("PERFLAB_RESULTS", str(merged))
+    with pytest.raises(PerflabError, match=r"old\.json: measured at commit '0123456789ab'") as err:
+        book.start()
+    assert "\n" not in str(err.value)
+
+
 def test_a_build_from_a_merged_file_names_a_machine_missing_an_experiment(
     two_experiments: TmpBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
