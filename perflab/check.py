@@ -93,7 +93,7 @@ def result_problems(exp: Experiment, claims: list[Claim], result: Result) -> lis
     """What the registry asks of a result that the result does not have."""
     where, found = _where(exp), []
     have = ", ".join(result.metrics) or "none"
-    derived = {ratio.key for ratio in exp.ratios}
+    derived = {ratio.key: ratio.unit for ratio in exp.ratios}
     for chart in exp.charts:
         for key in chart.metrics:
             if key not in derived and _missing(key, result):
@@ -116,15 +116,17 @@ def result_problems(exp: Experiment, claims: list[Claim], result: Result) -> lis
                         )
                     )
     for ratio in exp.ratios:
-        for key in (ratio.numerator, ratio.denominator):
-            if _missing(key, result):
-                found.append(
-                    _line(
-                        where,
-                        f"experiment {exp.id} / ratio {ratio.key}",
-                        f"no metric {key!r} (measured: {have})",
-                    )
-                )
+        for term in ratio.terms:
+            if result.skipped(term.key):
+                continue
+            run, name = term.key.split(".", 1)
+            if term.info and name not in result.info.get(run, {}):
+                problem = f"run {run!r} reported no info {name!r}"
+            elif not term.info and _missing(term.key, result):
+                problem = f"no metric {term.key!r} (measured: {have})"
+            else:
+                continue
+            found.append(_line(where, f"experiment {exp.id} / ratio {ratio.key}", problem))
     for claim in claims:
         for key in claim.reads:
             if key in derived:
@@ -135,7 +137,7 @@ def result_problems(exp: Experiment, claims: list[Claim], result: Result) -> lis
                 )
         for key in claim.metrics:
             metric = result.metrics.get(key)
-            unit = "×" if key in derived else metric.unit if metric else None
+            unit = derived.get(key, metric.unit if metric else None)
             if unit is not None and unit != claim.unit:
                 found.append(
                     _line(

@@ -9,7 +9,7 @@ from perflab import cache, check
 from perflab import plan as plan_mod
 from perflab.errors import PerflabError
 from perflab.plan import Plan
-from perflab.registry import Experiment, Run
+from perflab.registry import Experiment, Run, Term
 from perflab.results import Metric, Result
 from perflab.runner import parse_output, run_checked
 
@@ -123,21 +123,51 @@ def paired_ratios(numerator: list[float], denominator: list[float]) -> list[floa
     return [n / d for n, d in zip(numerator, denominator, strict=True)]
 
 
+def _side(terms: tuple[Term, ...], result: Result, rounds: int) -> list[float]:
+    """One side of a ratio, round by round: the sum of its metrics' values in each round plus
+    its info numbers (the same in every round). ValueError names what is missing or unpaired."""
+    side = [0.0] * rounds
+    for term in terms:
+        run, name = term.key.split(".", 1)
+        if term.info:
+            number = result.info.get(run, {}).get(name)
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                raise ValueError(f"run {run!r} reported no number {name!r} in its info")
+            values = [float(number)] * rounds
+        elif term.key in result.metrics:
+            values = result.metrics[term.key].values
+        else:
+            raise ValueError(f"no metric {term.key!r} (it has: {', '.join(result.metrics)})")
+        if len(values) != rounds:
+            raise ValueError(f"{term.key} has {len(values)} rounds against {rounds}: cannot pair")
+        side = [a + b for a, b in zip(side, values, strict=True)]
+    return side
+
+
 def add_ratios(result: Result, exp: Experiment) -> Result:
     """The experiment's declared ratios as metrics, each paired per round (derived, not cached:
-    a new ratio needs no re-measurement). Ratios over a skipped optional run are left out."""
+    a new ratio needs no re-measurement). Ratios over a skipped optional run are left out.
+
+    Each side is the sum of its terms in each round: metrics, and info numbers that are the
+    same in every round. Unit "%" gives the quotient × 100 (a share).
+    """
     for ratio in exp.ratios:
-        parts = (ratio.numerator, ratio.denominator)
-        if any(result.skipped(key) for key in parts):
+        if any(result.skipped(term.key) for term in ratio.terms):
             continue
-        num, den = (result.metric(key) for key in parts)
         try:
-            values = paired_ratios(num.values, den.values)
+            # 轮数取自第一个指标项（注册表保证至少有一个）
+            first = next(t.key for t in ratio.terms if not t.info)
+            rounds = len(result.metrics[first].values) if first in result.metrics else 0
+            values = paired_ratios(
+                _side(ratio.numerator, result, rounds), _side(ratio.denominator, result, rounds)
+            )
         except ValueError as exc:
             raise PerflabError(f"experiment {exp.id}, ratio {ratio.key}: {exc}") from None
+        if ratio.unit == "%":
+            values = [100 * v for v in values]
         run, name = ratio.key.split(".", 1)
         result.metrics[ratio.key] = Metric(
-            ratio.key, run, name, ratio.label, "×", values, [[v] for v in values]
+            ratio.key, run, name, ratio.label, ratio.unit, values, [[v] for v in values]
         )
     return result
 

@@ -4,6 +4,23 @@ The registry is data, not code: a contributor adds an experiment by adding a tab
 page's file in registry/ — registry/ch2/gc.toml belongs to docs/ch2/gc.md — and the claims it
 measures sit beside it (see claims.py).
 PERFLAB_REGISTRY points the engine at another registry (tests use this).
+
+Derived figures (ratios, shares) are declared beside the experiment as [[experiment.ratio]],
+never divided by hand in a page module: the engine computes them round by round (round i of the
+numerator over round i of the denominator), exports them with an interval like any metric, and
+needs no re-measurement when one is added. Each side is a sum of terms:
+
+    [[experiment.ratio]]
+    key = "python.full_collection_share"       # RUN.NAME of the derived metric
+    label = "完整回收落在的请求比例"
+    numerator = "python.on_gen2_collections"      # a metric key, or a list of them (their sum)
+    denominator = { info = "python.requests_per_round" }  # a number the run put in its info
+    unit = "%"                                      # "×" (the default) or "%" (a share × 100)
+
+A term is a metric key "RUN.NAME" (one value per round) or { info = "RUN.FIELD" } (a number the
+run reported in its info, the same in every round, e.g. how many requests a round made). A
+share of a total is `numerator = "a.x"`, `denominator = ["a.x", "a.y"]`. A ratio whose terms
+read a skipped optional run is left out, as the run's own metrics are.
 """
 
 from __future__ import annotations
@@ -79,17 +96,38 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Term:
+    """One addend of a ratio's side: a metric (one value per round) or an info number."""
+
+    key: str  # "RUN.NAME" of a metric, or "RUN.FIELD" of the run's info
+    info: bool = False
+
+    @property
+    def run(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    def __str__(self) -> str:
+        return f"info {self.key}" if self.info else self.key
+
+
+@dataclass(frozen=True)
 class Ratio:
     """A derived metric: numerator ÷ denominator, paired per round (process i with process i).
 
     Runs are interleaved round by round, so round i of both metrics ran back to back; the
     interval of the ratio is then an interval over pairs, not a quotient of two medians.
+    Each side is the sum of its terms in that round; unit "%" gives the quotient × 100.
     """
 
     key: str
     label: str
-    numerator: str
-    denominator: str
+    numerator: tuple[Term, ...]
+    denominator: tuple[Term, ...]
+    unit: str = "×"
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return self.numerator + self.denominator
 
 
 @dataclass(frozen=True)
@@ -191,11 +229,57 @@ def _chart(raw: dict, exp_id: str) -> Chart:
     )
 
 
-def _ratio(raw: dict, exp_id: str) -> Ratio:
+RATIO_UNITS = ("×", "%")
+
+
+def _terms(raw: object, side: str, where: str, runs: set[str]) -> tuple[Term, ...]:
+    """A ratio's side: "RUN.NAME", { info = "RUN.FIELD" }, or a non-empty list of those."""
+    items = raw if isinstance(raw, list) else [raw]
+    terms = []
+    for item in items:
+        if isinstance(item, str):
+            term = Term(item)
+        elif isinstance(item, dict) and set(item) == {"info"} and isinstance(item["info"], str):
+            term = Term(item["info"], info=True)
+        else:
+            term = None
+        if term is None or "." not in term.key:
+            raise PerflabError(
+                f'{where}: {side} {item!r} is not "RUN.NAME", {{ info = "RUN.FIELD" }} '
+                "or a list of them"
+            )
+        if term.run not in runs:
+            raise PerflabError(
+                f"{where}: {side} {term} names run {term.run!r}, "
+                f"which is not one of its runs ({', '.join(sorted(runs))})"
+            )
+        terms.append(term)
+    if not terms:
+        raise PerflabError(f"{where}: {side} is an empty list")
+    return tuple(terms)
+
+
+def _ratio(raw: dict, exp_id: str, runs: set[str]) -> Ratio:
     missing = [k for k in ("key", "label", "numerator", "denominator") if k not in raw]
     if missing:
         raise PerflabError(f"experiment {exp_id}: a ratio lacks {', '.join(missing)}")
-    return Ratio(raw["key"], raw["label"], raw["numerator"], raw["denominator"])
+    key = raw["key"]
+    where = f"experiment {exp_id}, ratio {key}"
+    if not isinstance(key, str) or "." not in key:
+        raise PerflabError(f'{where}: key must be "RUN.NAME", like a measured metric')
+    unit = raw.get("unit", "×")
+    if unit not in RATIO_UNITS:
+        raise PerflabError(f"{where}: unit {unit!r} is not × or % (a share, quotient × 100)")
+    ratio = Ratio(
+        key,
+        raw["label"],
+        _terms(raw["numerator"], "numerator", where, runs),
+        _terms(raw["denominator"], "denominator", where, runs),
+        unit,
+    )
+    if all(term.info for term in ratio.terms):
+        raise PerflabError(f"{where}: reads only info numbers; it needs a metric to pair rounds")
+    return ratio
 
 
 def _parse(raw: dict, source: Path) -> Experiment:
@@ -248,7 +332,7 @@ def _parse(raw: dict, source: Path) -> Experiment:
         libraries=list(raw.get("libraries", [])),
         tools=list(raw.get("tools", [])),
         charts=[_chart(c, exp_id) for c in raw.get("chart", [])],
-        ratios=[_ratio(r, exp_id) for r in raw.get("ratio", [])],
+        ratios=[_ratio(r, exp_id, {run.name for run in runs}) for r in raw.get("ratio", [])],
         warmup_how=raw.get("warmup_how", ""),
         sources=_source_files(raw.get("sources", []), f"experiment {exp_id}"),
         registry_file=source,
