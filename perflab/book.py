@@ -295,6 +295,11 @@ def value(exp_id: str, key: str) -> str:
     return render.value(result(exp_id).metric(key))
 
 
+def times(exp_id: str, key: str, digits: int = 1) -> str:
+    """A ratio the engine derived, inline in a sentence: "N 倍（95% 区间 …）"."""
+    return render.times(result(exp_id).metric(key), digits)
+
+
 def _info(exp_id: str, run: str, field_name: str):
     try:
         return result(exp_id).info[run][field_name]

@@ -124,8 +124,8 @@ def paired_ratios(numerator: list[float], denominator: list[float]) -> list[floa
 
 
 def _side(terms: tuple[Term, ...], result: Result, rounds: int) -> list[float]:
-    """One side of a ratio, round by round: the sum of its metrics' values in each round plus
-    its info numbers (the same in every round). ValueError names what is missing or unpaired."""
+    """One side of a ratio, round by round: the signed sum of its metrics' values in each round
+    and its info numbers (the same in every round). ValueError names what is missing or unpaired."""
     side = [0.0] * rounds
     for term in terms:
         run, name = term.key.split(".", 1)
@@ -140,7 +140,7 @@ def _side(terms: tuple[Term, ...], result: Result, rounds: int) -> list[float]:
             raise ValueError(f"no metric {term.key!r} (it has: {', '.join(result.metrics)})")
         if len(values) != rounds:
             raise ValueError(f"{term.key} has {len(values)} rounds against {rounds}: cannot pair")
-        side = [a + b for a, b in zip(side, values, strict=True)]
+        side = [a + term.sign * b for a, b in zip(side, values, strict=True)]
     return side
 
 

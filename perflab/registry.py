@@ -18,9 +18,11 @@ needs no re-measurement when one is added. Each side is a sum of terms:
     unit = "%"                                      # "×" (the default) or "%" (a share × 100)
 
 A term is a metric key "RUN.NAME" (one value per round) or { info = "RUN.FIELD" } (a number the
-run reported in its info, the same in every round, e.g. how many requests a round made). A
-share of a total is `numerator = "a.x"`, `denominator = ["a.x", "a.y"]`. A ratio whose terms
-read a skipped optional run is left out, as the run's own metrics are.
+run reported in its info, the same in every round, e.g. how many requests a round made); a
+leading "-" subtracts it. A share of a total is `numerator = "a.x"`, `denominator = ["a.x",
+"a.y"]`; how far two estimates miss one truth, relative to each other, is `numerator = ["a.e1",
+"-a.truth"]`, `denominator = ["a.e2", "-a.truth"]`. A ratio whose terms read a skipped optional
+run is left out, as the run's own metrics are.
 """
 
 from __future__ import annotations
@@ -101,13 +103,15 @@ class Term:
 
     key: str  # "RUN.NAME" of a metric, or "RUN.FIELD" of the run's info
     info: bool = False
+    sign: int = 1  # -1: subtracted ("-RUN.NAME"), so a side can be a difference
 
     @property
     def run(self) -> str:
         return self.key.split(".", 1)[0]
 
     def __str__(self) -> str:
-        return f"info {self.key}" if self.info else self.key
+        key = ("-" if self.sign < 0 else "") + self.key
+        return f"info {key}" if self.info else key
 
 
 @dataclass(frozen=True)
@@ -237,17 +241,16 @@ def _terms(raw: object, side: str, where: str, runs: set[str]) -> tuple[Term, ..
     items = raw if isinstance(raw, list) else [raw]
     terms = []
     for item in items:
-        if isinstance(item, str):
-            term = Term(item)
-        elif isinstance(item, dict) and set(item) == {"info"} and isinstance(item["info"], str):
-            term = Term(item["info"], info=True)
+        if isinstance(item, dict) and set(item) == {"info"} and isinstance(item["info"], str):
+            text, info = item["info"], True
         else:
-            term = None
-        if term is None or "." not in term.key:
+            text, info = item, False
+        if not isinstance(text, str) or "." not in text:
             raise PerflabError(
                 f'{where}: {side} {item!r} is not "RUN.NAME", {{ info = "RUN.FIELD" }} '
                 "or a list of them"
             )
+        term = Term(text.removeprefix("-"), info, -1 if text.startswith("-") else 1)
         if term.run not in runs:
             raise PerflabError(
                 f"{where}: {side} {term} names run {term.run!r}, "

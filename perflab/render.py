@@ -367,6 +367,17 @@ def value(metric: Metric) -> str:
     return f"**{fmt(s.median, metric.unit)}**（{'，'.join(parts)}）"
 
 
+def times(metric: Metric, digits: int = 1) -> str:
+    """A ratio in a Chinese sentence ("是……的 N 倍"): the median as "N 倍", then its interval."""
+    s = metric.summary
+    parts = [f"95% 区间 {s.low:,.{digits}f} – {s.high:,.{digits}f}"]
+    if not s.reaches_confidence:
+        parts.append(f"样本少，仅覆盖 {s.confidence:.0%}")
+    if s.wide:
+        parts.append("⚠ 波动大")
+    return f"{s.median:,.{digits}f} 倍（{'，'.join(parts)}）"
+
+
 def grid(result: Result, template: str, rows: dict[str, str], cols: dict[str, str]) -> str:
     """Metrics laid out as a matrix: the cell of (row, col) is key template.format(row=, col=).
 

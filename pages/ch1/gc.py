@@ -49,17 +49,20 @@ def latency() -> str:
     return book.grid(EXP, "python.{row}_latency_{col}_s", MODES, cols)
 
 
+# 引擎按进程算出的比例（registry/ch1/gc.toml）：每轮第 2 代回收次数 ÷ 每轮请求数
+SHARE = "python.full_collection_share"
+
+
 def full_collection_share() -> float:
-    """完整回收落在多大比例的请求上：每轮第 2 代回收次数（中位数）÷ 每轮请求数。"""
-    collections = book.result(EXP).metric("python.on_gen2_collections").summary.median
-    return collections / _info()["requests_per_round"]
+    """完整回收落在多大比例的请求上（0 到 1）：引擎按进程算出的比例的中位数。"""
+    return book.result(EXP).metric(SHARE).summary.median / 100
 
 
 def share() -> str:
-    """完整回收落在多少请求上（一句话）。"""
+    """完整回收落在多少请求上（一句话，中位数与区间）。"""
     return (
-        f"本次构建中，GC 开启时完整回收落在约 {full_collection_share():.1%} 的请求上"
-        "（每轮完整回收次数 ÷ 每轮请求数）。"
+        f"本次构建中，GC 开启时完整回收落在约 {book.value(EXP, SHARE)}的请求上"
+        "（每轮完整回收次数 ÷ 每轮请求数，每个进程各算一次）。"
     )
 
 

@@ -100,10 +100,17 @@ def reading() -> str:
     off = {k: _median(EST, f"estimate.{k}_p99_ratio") - 1 for k in LAYOUTS}
     better = min(off, key=lambda k: abs(off[k]))
     worse = "fine" if better == "default" else "default"
+    # 偏差之比由引擎按轮算出：(较差的估算 - 真值) ÷ (较好的估算 - 真值)；两者同号时为正
+    key = f"estimate.p99_off_{worse}_vs_{better}"
+    ratio = book.result(EST).metric(key).summary
+    times = (
+        book.times(EST, key)
+        if ratio.low > 0
+        else f"{abs(ratio.median):.1f} 倍（一个高估、一个低估：取按轮比值中位数的绝对值）"
+    )
     return (
         f"本次构建的 p99：默认桶的估算偏离真值 {off['default']:+.1%}，细桶偏离 {off['fine']:+.1%}；"
-        f"{LAYOUTS[better]}更近，{LAYOUTS[worse]}的偏差是它的 "
-        f"{abs(off[worse]) / max(abs(off[better]), 1e-9):.1f} 倍。"
+        f"{LAYOUTS[better]}更近，{LAYOUTS[worse]}的偏差是它的 {times}。"
     )
 
 

@@ -180,10 +180,12 @@ def recycle_reading() -> str:
     listed = "，".join(f"{label} {units.fmt(gap[mode], 's')}" for mode, label in MODES.items())
     recycled = sorted(("max", "jitter", "preload"), key=gap.get)
     boot = {mode: _median(RECYCLE, f"recycle.boot_{mode}_s") for mode in ("jitter", "preload")}
+    # 最长空窗 ÷ 不回收时的空窗：引擎按轮配对算出（registry/ch2/scaling.toml）
+    worst = book.times(RECYCLE, f"recycle.gap_{recycled[-1]}_vs_none", 0)
     return (
         f"本次构建里最长的无响应空窗：{listed}。三种回收设置里，"
         f"**{MODES[recycled[0]]}** 的空窗最短，**{MODES[recycled[-1]]}** 的最长；"
-        f"最长的是不回收时的 {gap[recycled[-1]] / max(gap['none'], 1e-9):.0f} 倍。"
+        f"最长的是不回收时的 {worst}。"
         f"预加载把新 worker 的启动从 {units.fmt(boot['jitter'], 's')} 变成 "
         f"{units.fmt(boot['preload'], 's')}，旧 worker 的退出它管不着。"
     )

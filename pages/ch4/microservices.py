@@ -92,9 +92,11 @@ def jvm_heap() -> str:
     table = book.grid(INSTANCES, "{row}.{col}", row, cols)
     ram = _median(HEAP, "jvm.seen_none_B")
     heap_max = _median(INSTANCES, "spring.heap_max_B")
+    # 内存与堆上限来自两个实验，不能按轮配对：只能拿两个中位数相除，句子里写明
     return table + (
         f"\n\n这台机器有 {units.fmt(ram, 'B')} 内存，JVM 按它的四分之一给了 "
-        f"{units.fmt(heap_max, 'B')} 的堆上限（占 {heap_max / ram:.0%}）——但“上限”不是“占用”："
+        f"{units.fmt(heap_max, 'B')} 的堆上限（占 {heap_max / ram:.0%}：内存与堆上限出自两个实验，"
+        "这是两个中位数之比，没有区间）——但“上限”不是“占用”："
         "堆只在需要时向系统申请，真正常驻的是上表的 RSS。"
     )
 
@@ -240,13 +242,13 @@ def certificates() -> str:
 
 
 def sidecar_memory() -> str:
-    """一个 nginx 边车占多少内存，对照它护着的 Go 服务。"""
+    """一个 nginx 边车占多少内存，对照它护着的 Go 服务（比值由引擎按轮配对算出）。"""
     sidecar = _median(TLS, "sidecar.sidecar_rss_B")
     app = _median(TLS, "sidecar.app_rss_B")
     return (
         f"一个边车（nginx 的 master 加一个 worker）常驻 {units.fmt(sidecar, 'B')}，"
         f"它护着的 Go 服务常驻 {units.fmt(app, 'B')}：每个实例旁边多出的内存是服务本身的 "
-        f"{sidecar / app:.1f} 倍。"
+        f"{book.times(TLS, 'sidecar.sidecar_vs_app_rss')}。"
     )
 
 

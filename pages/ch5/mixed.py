@@ -99,7 +99,8 @@ def knees() -> str:
     ]
     for d in LADDER:
         cap, knee = _median(f"load.{d}_cap_rps"), _median(f"load.{d}_knee_rps")
-        share = f"{knee / cap:.0%}" if knee > 0 else "—"
+        # 拐点 ÷ 容量：引擎按轮配对算出（registry/ch5/mixed.toml）
+        share = book.value(EXP, f"load.{d}_knee_share") if knee > 0 else "—"
         shown = units.fmt(round(knee), "") if knee > 0 else "最低一档就没跟上"
         lines.append(f"| {DEPLOYMENTS[d]} | {units.fmt(round(cap), '')} | {shown} | {share} |")
     top, cap = _median("load.go_top_rps"), _median("load.go_cap_rps")
@@ -147,7 +148,7 @@ def hop_reading() -> str:
         f"这个 {sizes} 的模型在进程内算一次：numpy {units.fmt(numpy, 's')}，"
         f"Go {units.fmt(go, 's')}。"
         f"而 Go 客户端对 Python 模型服务的一次空调用（什么也不算）就要 {units.fmt(ping, 's')}，"
-        f"是 numpy 算一次模型的 {ping / numpy:,.0f} 倍；"
+        f"是 numpy 算一次模型的 {book.times(HOP, 'hop.ping_vs_numpy', 0)}；"
         f"Node.js 客户端的空调用 {units.fmt(node_ping, 's')}，"
         f"同一个 Go 客户端对 Go 模型服务的空调用 {units.fmt(go_ping, 's')}"
         + (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from engine_fixtures import TmpBook
 
-from perflab import check, measure, registry
+from perflab import check, measure, registry, render
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
 
@@ -52,6 +52,17 @@ def test_a_sum_over_a_sum_is_paired_round_by_round(tmp_book: TmpBook):
     # 第 i 轮对第 i 轮：1/4、3/4、1/10，不是中位数之比 1/(1+3)
     assert metric.values == pytest.approx([25.0, 75.0, 10.0])
     assert metric.unit == "%" and metric.summary.median == pytest.approx(25.0)
+
+
+def test_a_leading_minus_subtracts_a_term(tmp_book: TmpBook):
+    # 两个估算各自偏离同一个真值多少，彼此相比：(e1 - t) ÷ (e2 - t)，每轮各算
+    exp = _experiment(
+        tmp_book,
+        '[[experiment.ratio]]\nkey = "python.off"\nlabel = "偏差之比"\n'
+        'numerator = ["python.e1", "-python.t"]\ndenominator = ["python.e2", "-python.t"]\n',
+    )
+    result = _result({"python.e1": [3.0, 5.0], "python.e2": [1.5, 2.0], "python.t": [1.0, 1.0]})
+    assert measure.add_ratios(result, exp).metric("python.off").values == pytest.approx([4.0, 4.0])
 
 
 def test_an_info_number_divides_every_round(tmp_book: TmpBook):
@@ -152,3 +163,10 @@ def test_a_claim_on_a_share_reads_it_in_percent(tmp_book: TmpBook):
         "unit '×' but metric 'python.s' is in '%'"
         in check.result_problems(exp, [Claim()], result)[0]
     )
+
+
+def test_a_ratio_reads_as_times_with_its_interval_in_a_sentence():
+    many = Metric("a.r", "a", "r", "比", "×", [1.9, 2.0, 2.1, 2.0, 1.95, 2.05, 2.0])
+    assert render.times(many) == "2.0 倍（95% 区间 1.9 – 2.1）"
+    one = Metric("a.r", "a", "r", "比", "×", [51.2])
+    assert render.times(one, 0) == "51 倍（95% 区间 51 – 51，样本少，仅覆盖 0%）"

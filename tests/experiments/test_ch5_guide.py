@@ -27,9 +27,8 @@ FAKE = {
     "orjson_1k": 0.0000013,
     "hop": 0.000251,
     "model": 0.0000047,
-    "cap_py": 2400.0,
-    "cap_gofront": 2100.0,
-    "cap_go": 21000.0,
+    "gofront_vs_py": 0.875,  # 容量之比（引擎按轮配对算出的指标）
+    "go_vs_py": 8.75,
 }
 
 
@@ -75,7 +74,7 @@ def test_the_table_reads_its_numbers_from_the_results(session):
 
 def test_changed_results_change_the_guide(session):
     before = guide.table()
-    session.results.update(_results({**FAKE, "cap_gofront": 3600.0, "threads_cpu": 1.9}))
+    session.results.update(_results({**FAKE, "gofront_vs_py": 1.5, "threads_cpu": 1.9}))
     after = guide.table()
     assert after != before
     assert "1.50×" in after and "反而更慢" not in after
