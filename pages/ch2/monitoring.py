@@ -143,7 +143,9 @@ def workers() -> str:
         seen = info[mode]["seen"]
         total = info[mode]["total"]
         distinct = ", ".join(f"{x:,.0f}" for x in sorted(set(seen)))
-        share = f"{min(seen) / total:.0%} – {max(seen) / total:.0%}"
+        # 读到 ÷ 真值：示例每个进程报告的最少、最多两个比值（各进程的中位数），不在这里再除
+        low, high = (_median(WORKERS, f"workers.{mode}_{end}_share") for end in ("min", "max"))
+        share = f"{low:.0%} – {high:.0%}"
         lines.append(f"| {label} | {total:,} | {distinct} | {share} |")
     return (
         "\n".join(lines)
