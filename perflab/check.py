@@ -70,18 +70,24 @@ def entry_problems(exp: Experiment, claims: list[Claim]) -> list[str]:
                 )
             )
     runs = {run.name for run in exp.runs}
+
+    def not_a_run_key(key: str) -> bool:
+        return "." not in key or key.split(".", 1)[0] not in runs
+
+    def bad_key(key: str) -> str:
+        return f"metric {key!r} is not RUN.NAME with a run of {exp.id} ({', '.join(sorted(runs))})"
+
+    # 指标名的后半截要测过才知道（见 result_problems）；前半截的运行名现在就能查
+    for chart in exp.charts:
+        for key in chart.metrics:
+            if not_a_run_key(key):
+                found.append(
+                    _line(where, f"experiment {exp.id}, chart {chart.title!r}", bad_key(key))
+                )
     for claim in claims:
         for key in claim.reads:
-            run = key.split(".", 1)[0]
-            if "." not in key or run not in runs:
-                found.append(
-                    _line(
-                        _where(claim),
-                        f"claim {claim.id}",
-                        f"metric {key!r} is not RUN.NAME with a run of {exp.id} "
-                        f"({', '.join(sorted(runs))})",
-                    )
-                )
+            if not_a_run_key(key):
+                found.append(_line(_where(claim), f"claim {claim.id}", bad_key(key)))
     return found
 
 

@@ -74,6 +74,14 @@ def test_a_typo_in_a_chart_metric_is_one_line_naming_the_file_and_the_chart(tmp_
     assert any("python.t_ss" in p for p in problems())
 
 
+def test_a_typo_in_a_charts_run_name_is_caught_before_measuring(tmp_book: TmpBook):
+    write_page(tmp_book)
+    add_chart(tmp_book, "pyhton.t_s")
+    (before,) = problems()  # 还没测过：运行名的笔误现在就查得出
+    assert "experiment t.exp, chart '图': metric 'pyhton.t_s' is not RUN.NAME" in before
+    assert tmp_book.runs() == 0
+
+
 def test_a_typo_in_a_claim_metric_is_caught_before_and_after_measuring(tmp_book: TmpBook):
     write_page(tmp_book)
     write_claim(tmp_book, metric="pyhton.t_s")
