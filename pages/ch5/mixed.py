@@ -153,7 +153,7 @@ def hop_reading() -> str:
         f"同一个 Go 客户端对 Go 模型服务的空调用 {units.fmt(go_ping, 's')}"
         + (
             "——同样走回环，换成 Go 服务端就省下一半以上，一跳的代价大半在服务端的 gRPC 框架里。"
-            if go_ping < ping / 2
+            if _median("hop.go_vs_py_server_ping", HOP) < 0.5
             else "——换成 Go 服务端省得不多，一跳的代价主要在回环网络与客户端上。"
         )
         + f"一次推理调用里，模型计算只占约 {share:.1f}%。"
