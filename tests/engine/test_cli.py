@@ -61,6 +61,20 @@ def test_run_shows_progress_prints_the_page_table_and_writes_json(
     assert tmp_book.runs() == 4
 
 
+def test_run_warns_when_a_measurement_exceeds_its_profiles_time_budget(
+    tmp_book: TmpBook, tmp_path: Path, monkeypatch, capsys
+):
+    from perflab import cli, settings
+
+    monkeypatch.setitem(settings.TIME_BUDGET_S, "quick", 0.0)
+    assert cli.main(["run", "t.exp", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "超出 quick 档每个实验 0 s 的预算" in err
+    # 缓存命中时没有新的测量，不再提醒
+    assert cli.main(["run", "t.exp", "--out", str(tmp_path / "out")]) == 0
+    assert "预算" not in capsys.readouterr().err
+
+
 def test_unknown_id_is_a_one_line_error_with_exit_code_2(tmp_book: TmpBook, tmp_path: Path):
     proc = perflab("run", "t.exp", "no.such", "--out", str(tmp_path / "out"))
     assert proc.returncode == 2

@@ -1,19 +1,23 @@
-"""第一章（内存去向、垃圾回收暂停、阻塞 I/O 与概览表）：示例单独运行的输出形状，以及必然成立的关系。
+"""第一章（GIL 初探、内存去向、垃圾回收暂停、阻塞 I/O 与概览表）：
+示例单独运行的输出形状，以及必然成立的关系。
 
 关系优先读 quick 档整站构建的 data/results.json（built_site），不重复测量。
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
-from book_helpers import experiment, measured, run_example
+from book_helpers import best, experiment, measured, run_example, skip_if_busy
 
 from perflab import render
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
+
+CPUS = len(os.sched_getaffinity(0))
 
 
 def page_text(built_site: Path, rel: str) -> str:
@@ -174,3 +178,32 @@ def test_chapter_pages_show_measured_tables(built_site: Path):
     assert len(summary) == 3
     for row in summary:
         assert len(re.findall(r"<strong>[\d.,]+ ?(?:×|s|ms|µs)</strong>", row)) >= 1
+
+
+# GIL 初探（ch1.gil）
+
+
+def test_gil_example_shape():
+    out = run_example("examples/ch1/gil.py", "--n", "200000", "--rounds", "2", "--warmup", "0")
+    expected = {
+        "sequential_s", "threads_s", "processes_s",
+        "threads_vs_sequential", "threads_speedup", "processes_speedup",
+    }  # fmt: skip
+    assert set(out["metrics"]) == expected
+    for metric in out["metrics"].values():
+        assert len(metric["values"]) == 2 and all(v > 0 for v in metric["values"])
+    assert out["info"]["n"] == 200000
+
+
+def test_two_cpu_bound_threads_are_not_close_to_twice_as_fast(built_site: Path):
+    m = measured(built_site, "ch1.gil")
+    assert m["python.threads_speedup"] < 1.3
+
+
+@pytest.mark.skipif(CPUS < 2, reason="needs two CPUs to run two processes in parallel")
+def test_two_processes_beat_two_threads_on_two_cpus(built_site: Path):
+    skip_if_busy(built_site, "ch1.gil")
+    # 各取最快的一轮：别的进程只会拖慢某一轮，最快的一轮最接近两核能做到的
+    m = best(built_site, "ch1.gil")
+    assert m["python.processes_speedup"] > m["python.threads_speedup"] * 1.2
+    assert m["go.goroutine_speedup"] > 1.3
