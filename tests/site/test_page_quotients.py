@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from dataclasses import dataclass
 
 from conftest import ROOT
 
@@ -24,12 +25,21 @@ Tags = frozenset[str]
 NONE: Tags = frozenset()
 
 
+@dataclass(frozen=True)
+class Helper:
+    """A function and what its return reads: the experiments (a parameter's name stands for the
+    argument given for it), and per element when it returns a tuple."""
+
+    fn: ast.FunctionDef
+    returned: Tags
+    parts: tuple[Tags, ...] | None = None
+
+
 class _Scope:
     """What the names of one function (or the module) hold: the experiments of their reads."""
 
-    def __init__(self, functions: dict[str, tuple[ast.FunctionDef, Tags]], params: list[str]):
+    def __init__(self, functions: dict[str, Helper]):
         self.functions = functions
-        self.params = set(params)
         self.names: dict[str, Tags] = {}
         self.results: dict[str, str] = {}  # r = book.result(X) → "X"
 
@@ -73,12 +83,12 @@ class _Scope:
             if node.func.id in WRAPPERS:
                 return frozenset().union(*(self.tags(a) for a in node.args))
             if node.func.id in self.functions:
-                return self._call(node)
+                return self._resolve(node, self.functions[node.func.id].returned)
         return NONE
 
-    def _call(self, call: ast.Call) -> Tags:
+    def _resolve(self, call: ast.Call, returned: Tags) -> Tags:
         """A read through a helper: its parameters in the returned tags become the arguments."""
-        fn, returned = self.functions[call.func.id]
+        fn = self.functions[call.func.id].fn
         names = [a.arg for a in fn.args.posonlyargs + fn.args.args]
         # 默认值对齐最后几个参数
         tail = names[len(names) - len(fn.args.defaults) :]
@@ -107,10 +117,20 @@ class _Scope:
         elif isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
             for t, v in zip(target.elts, value.elts, strict=False):
                 self.assign(t, v)
+        elif (
+            isinstance(target, ast.Tuple)
+            and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in self.functions
+        ):
+            parts = self.functions[value.func.id].parts or ()
+            for t, tags in zip(target.elts, parts, strict=False):
+                if isinstance(t, ast.Name):
+                    self.names[t.id] = self._resolve(value, tags)
 
 
-def _scope_of(fn: ast.FunctionDef, functions: dict) -> _Scope:
-    scope = _Scope(functions, [a.arg for a in fn.args.posonlyargs + fn.args.args])
+def _scope_of(fn: ast.FunctionDef, functions: dict[str, Helper]) -> _Scope:
+    scope = _Scope(functions)
     for a in fn.args.posonlyargs + fn.args.args:
         scope.results[a.arg] = a.arg  # result(exp) with exp a parameter: the tag names it
     statements = sorted(
@@ -125,17 +145,21 @@ def _scope_of(fn: ast.FunctionDef, functions: dict) -> _Scope:
     return scope
 
 
-def _functions(tree: ast.AST) -> dict[str, tuple[ast.FunctionDef, Tags]]:
+def _functions(tree: ast.AST) -> dict[str, Helper]:
     """Every function by name, with the experiments (or its own parameters) its return reads."""
-    found: dict[str, tuple[ast.FunctionDef, Tags]] = {}
+    found: dict[str, Helper] = {}
     defs = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
     for _ in range(2):  # 一个帮手调用另一个帮手时，第二遍才认得出
         for fn in defs:
             scope = _scope_of(fn, found)
-            returned = frozenset().union(
-                *(scope.tags(n.value) for n in ast.walk(fn) if isinstance(n, ast.Return))
-            )
-            found[fn.name] = (fn, returned)
+            values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value]
+            returned = frozenset().union(*(scope.tags(v) for v in values))
+            parts = None
+            if values and all(isinstance(v, ast.Tuple) for v in values):
+                per_return = [[scope.tags(e) for e in v.elts] for v in values]
+                if len({len(p) for p in per_return}) == 1:
+                    parts = tuple(frozenset().union(*col) for col in zip(*per_return, strict=True))
+            found[fn.name] = Helper(fn, returned, parts)
     return found
 
 
@@ -144,9 +168,9 @@ def same_experiment_quotients(source: str, path: str = "<text>") -> list[str]:
     tree = ast.parse(source)
     functions = _functions(tree)
     found = []
-    for fn, _ in functions.values():
-        scope = _scope_of(fn, functions)
-        for node in ast.walk(fn):
+    for helper in functions.values():
+        scope = _scope_of(helper.fn, functions)
+        for node in ast.walk(helper.fn):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
                 shared = scope.tags(node.left) & scope.tags(node.right)
                 if shared:
@@ -191,9 +215,16 @@ def test_scan_flags_medians_of_one_experiment_divided_however_they_are_reached()
             r = book.result(OTHER)
             n = r.metric("a.n").summary.median
             return n / r.metric("a.m").summary.median
+
+        def _pair(exp):
+            return _median(exp, "a.x"), "label", _median(exp, "a.y")
+
+        def through_a_tuple():
+            x, _, y = _pair(OTHER)
+            return x / y
         """
     )
-    assert [f.split(":")[1] for f in flagged] == ["12", "16", "20", "25"], flagged
+    assert [f.split(":")[1] for f in flagged] == ["12", "16", "20", "25", "32"], flagged
     assert "two medians of EXP" in flagged[0] and "two medians of OTHER" in flagged[-1]
 
 
@@ -208,6 +239,13 @@ def test_scan_leaves_other_quotients_alone():
 
         def two_experiments():
             return _median(EXP, "a.x") / _median(OTHER, "a.y")
+
+        def _pair():
+            return _median(EXP, "a.x"), _median(OTHER, "a.y")
+
+        def a_tuple_of_two_experiments():
+            x, y = _pair()
+            return x / y
 
         def by_a_constant_or_an_info_number():
             info = book.result(EXP).info["a"]
