@@ -196,3 +196,17 @@ def test_pages_checks_links_anchors_and_hosts_of_the_site_it_publishes():
     ]
     assert checks, "the publishing build never runs the link check on site/"
     assert build < checks[0] < upload, "the link check must run after make build, before upload"
+
+
+@pytest.mark.parametrize(("file", "job"), [("pr.yml", "test"), ("pages.yml", "measure")])
+def test_jobs_that_build_the_jar_cache_mavens_repository_keyed_on_the_pom(file: str, job: str):
+    steps = load(WORKFLOWS / file)["jobs"][job]["steps"]
+    caches = [s["with"] for s in steps if "actions/cache@" in s.get("uses", "")]
+    maven = [c for c in caches if c["path"].strip() == "~/.m2/repository"]
+    # 不缓存时，jar 的缓存一不命中就要从 Maven Central 重新下载整个 Spring Boot
+    assert maven, f"{file}/{job}: ~/.m2/repository is not cached"
+    assert "hashFiles(" in maven[0]["key"] and "pom.xml" in maven[0]["key"], maven[0]["key"]
+    # JDK 17 takes user.home from /etc/passwd, not $HOME: Maven must be told to use the cached one
+    script = run_lines(load(WORKFLOWS / file)["jobs"][job])
+    assert "MAVEN_OPTS=-Dmaven.repo.local=$HOME/.m2/repository" in script, script
+    assert "$GITHUB_ENV" in script
