@@ -1,7 +1,8 @@
 """Chapter 4.4 · what a microservice costs: every service answers right through every chain,
 mutual TLS refuses a client without a certificate and one from another CA, certificates are
-generated, used and removed, a failure mid-chain names the service and leaves nothing running,
-and relations that must hold in the quick build's results (never timing thresholds)."""
+generated, used and removed, a failure mid-chain (a service, or a sidecar) names it and leaves
+no process and no certificate behind, a missing proxy or JDK names its Debian package, and
+relations that must hold in the quick build's results (never timing thresholds)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import pytest
 from book_helpers import experiment, measured, run_example
 from conftest import ROOT
 
-from perflab import gobuild, paths, services
+from perflab import gobuild, maven, paths, services
 from perflab.errors import PerflabError
 
 HERE = ROOT / "examples/ch4/microservices"
 sys.path.insert(0, str(HERE))
 import common  # noqa: E402
+import limits as limits_driver  # noqa: E402
 import tls as tls_driver  # noqa: E402
 
 MiB = 2**20
@@ -57,13 +59,15 @@ def run_isolated(tmp_path: Path, script: str, *args: str) -> subprocess.Complete
     )
 
 
-@pytest.mark.parametrize(("runtime", "hops"), [("go", 3), ("fastapi", 1)])
-def test_every_chain_answers_right_in_both_modes(runtime: str, hops: int, go_binary: str):
-    args = ["--runtime", runtime, "--go-binary", go_binary, "--hops", str(hops)]
-    args += ["--conns", "1,4", "--probe-duration", "0.05", "--warmup", "3"]
-    out = run_example(HERE / "hops.py", *args)
+@pytest.fixture(scope="module")
+def spring_jar() -> str:
+    """The Spring Boot jar: from the cache, or built once by Maven (as the book's build does)."""
+    return str(maven.jar(paths.resolve("examples/ch4/microservices/spring"), "test ch4.micro"))
+
+
+def check_chain_answers(out: dict, hops: int, modes: tuple[str, ...]) -> None:
     points = out["info"]["points"]
-    for mode in ("reuse", "new"):
+    for mode in modes:
         for k in range(hops + 1):
             # 每个点的最后一个回答：链上每个服务都按顺序出现
             expected = [f"r{i}" for i in range(k, 0, -1)] + ["leaf"]
@@ -73,6 +77,20 @@ def test_every_chain_answers_right_in_both_modes(runtime: str, hops: int, go_bin
     top = [f"r{i}" for i in range(hops, 0, -1)] + ["leaf"]
     assert points[f"load_h{hops}_c1"]["chain"] == top and points[f"load_h{hops}_c1"]["n"] > 0
     assert out["metrics"]["hop_load_c1_s"]["unit"] == "s"
+
+
+@pytest.mark.parametrize(("runtime", "hops"), [("go", 3), ("fastapi", 1), ("flask", 1)])
+def test_every_chain_answers_right_in_both_modes(runtime: str, hops: int, go_binary: str):
+    args = ["--runtime", runtime, "--go-binary", go_binary, "--hops", str(hops)]
+    args += ["--conns", "1,4", "--probe-duration", "0.05", "--warmup", "3"]
+    check_chain_answers(run_example(HERE / "hops.py", *args), hops, ("reuse", "new"))
+
+
+def test_the_spring_boot_chain_answers_right(go_binary: str, spring_jar: str):
+    # Spring Boot 版总是复用到下游的连接：只有 reuse
+    args = ["--runtime", "spring", "--go-binary", go_binary, "--jar", spring_jar, "--hops", "1"]
+    args += ["--modes", "reuse", "--conns", "1", "--probe-duration", "0.05", "--warmup", "3"]
+    check_chain_answers(run_example(HERE / "hops.py", *args), 1, ("reuse",))
 
 
 def test_mutual_tls_refuses_no_certificate_and_another_ca_and_takes_the_right_one(
@@ -136,6 +154,19 @@ def test_a_service_dying_mid_chain_is_named_and_nothing_is_left(tmp_path: Path, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("victim", ["r1", "sidecar-r1"])
+def test_a_service_or_sidecar_dying_is_named_and_no_process_or_certificate_is_left(
+    tmp_path: Path, go_binary: str, victim: str
+):
+    args = ["--part", "sidecar", "--go-binary", go_binary, "--hops", "1", "--kill", victim]
+    done = run_isolated(tmp_path, "tls.py", *args, "--probe-duration", "0.05", "--warmup", "3")
+    assert done.returncode != 0 and done.stdout == ""
+    assert f"tls: service {victim}:" in done.stderr and "mid-chain" in done.stderr, done.stderr
+    # 边车（nginx 的 master 与 worker）、Go 服务都停了；证书目录与各服务的目录都删了
+    assert processes_with(f"TMPDIR={tmp_path}") == []
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_missing_proxy_names_its_package(monkeypatch):
     monkeypatch.setattr(tls_driver.shutil, "which", lambda name: None)
     monkeypatch.setattr(tls_driver.os, "access", lambda path, mode: False)
@@ -143,18 +174,27 @@ def test_a_missing_proxy_names_its_package(monkeypatch):
         tls_driver.require_nginx()
 
 
+def test_a_missing_jdk_names_its_package(monkeypatch):
+    monkeypatch.setattr(maven.shutil, "which", lambda name: None)
+    with pytest.raises(PerflabError, match=r"java \(Debian package openjdk-17-jdk-headless\)"):
+        limits_driver.jvm_max_heap([], [])
+
+
 def test_unknown_runtime_and_missing_jar_are_one_line_errors(go_binary: str):
-    for args, words in (
-        (["--runtime", "django", "--go-binary", go_binary], "invalid choice"),
-        (["--runtime", "spring", "--go-binary", go_binary], "needs --jar"),
-    ):
+    for script, args, words in (
+        ("instances.py", ["--runtime", "django", "--go-binary", go_binary], "invalid choice"),
+        ("instances.py", ["--runtime", "spring", "--go-binary", go_binary], "needs --jar"),
+        ("hops.py", ["--runtime", "spring", "--go-binary", go_binary], "needs --jar"),
+        ("hops.py", ["--runtime", "spring", "--go-binary", go_binary, "--jar", go_binary],
+         "always reuses"),
+    ):  # fmt: skip
         proc = subprocess.run(
-            [sys.executable, str(HERE / "instances.py"), *args],
+            [sys.executable, str(HERE / script), *args],
             capture_output=True,
             text=True,
             timeout=60,
         )
-        assert proc.returncode != 0 and words in proc.stderr
+        assert proc.returncode != 0 and words in proc.stderr, (script, args, proc.stderr)
 
 
 # 本次 quick 档构建的结果里必须成立的关系
@@ -182,6 +222,9 @@ def test_instances_answered_right_and_the_running_jvm_reports_that_default(built
     assert m["spring.loaded_rss_B"] > 2 * m["go.loaded_rss_B"]
     for run in ("fastapi", "flask", "go", "spring"):
         assert m[f"{run}.loaded_uss_B"] <= m[f"{run}.loaded_rss_B"]
+    # Go 运行时报告的堆：在用的不超过向系统申请的
+    for when in ("idle", "loaded"):
+        assert 0 < m[f"go.{when}_heap_inuse_B"] <= m[f"go.{when}_heap_sys_B"], when
     runs = experiment(built_site, "ch4.microservices.instances")
     assert runs["metrics"], "no metrics exported"
 

@@ -9,6 +9,7 @@
 链上任何一个服务答错或中途退出，实验失败并报出是哪一个；无论成败所有服务都会停掉。
 
 单独运行：python examples/ch4/microservices/hops.py --runtime go --go-binary BIN
+         （--runtime spring 另要 --jar，且只有 reuse：Spring Boot 版总是复用到下游的连接）
 标准输出只有一个 JSON 对象；日志写到标准错误。
 """
 
@@ -28,8 +29,11 @@ from common import log, metric
 from perflab import services
 from perflab.errors import PerflabError
 
-PACKAGES = {"fastapi": ["fastapi", "uvicorn", "uvloop", "httptools", "aiohttp"]}
-RUNTIMES = ("fastapi", "go")
+PACKAGES = {
+    "fastapi": ["fastapi", "uvicorn", "uvloop", "httptools", "aiohttp"],
+    "flask": ["flask", "gunicorn", "requests"],
+}
+RUNTIMES = ("fastapi", "flask", "go", "spring")
 
 
 def chain_names(hops: int) -> list[str]:
@@ -39,7 +43,9 @@ def chain_names(hops: int) -> list[str]:
 
 # --8<-- [start:chain]
 @contextlib.contextmanager
-def chain(runtime: str, hops: int, go_binary: str, cpus) -> dict[int, services.Service]:
+def chain(
+    runtime: str, hops: int, go_binary: str, cpus, jar: str = ""
+) -> dict[int, services.Service]:
     """从链尾起逐个启动：r_k 的下游是 r_(k-1)，每个都要答出它自己那段正确的调用链才算就绪。"""
     with contextlib.ExitStack() as stack:
         started: dict[int, services.Service] = {}
@@ -54,6 +60,7 @@ def chain(runtime: str, hops: int, go_binary: str, cpus) -> dict[int, services.S
                     ready=common.expect_chain(names),
                     cpus=cpus,
                     go_binary=go_binary,
+                    jar=jar,
                 )
             )
         yield started
@@ -76,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runtime", choices=RUNTIMES, required=True)
     parser.add_argument("--go-binary", required=True, help="go-examples/ch4/microservices 的二进制")
+    parser.add_argument("--jar", default="", help="spring：Maven 打出的可执行 jar")
     parser.add_argument("--hops", type=int, default=3, help="最多几跳")
     parser.add_argument("--modes", default="reuse,new", help="调用方式：reuse、new")
     parser.add_argument("--probe-duration", type=float, default=0.5, help="每个点计时的秒数")
@@ -92,12 +100,16 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if set(modes) - {"reuse", "new"}:
         raise SystemExit(f"hops: --modes takes reuse and new, got {args.modes!r}")
+    if args.runtime == "spring" and not Path(args.jar).is_file():
+        raise SystemExit("hops: --runtime spring needs --jar (the built Spring Boot jar)")
+    if args.runtime == "spring" and "new" in modes:
+        raise SystemExit("hops: the Spring Boot service always reuses its downstream connection")
     conns = common.parse_list(args.conns)
     server_cpus, load_cpus = services.split_cpus()
     metrics: dict[str, dict] = {}
     points: dict[str, dict] = {}
     hops = list(range(args.hops + 1))
-    with chain(args.runtime, args.hops, args.go_binary, server_cpus) as started:
+    with chain(args.runtime, args.hops, args.go_binary, server_cpus, args.jar) as started:
         if args.kill:
             victim = next((s for s in started.values() if s.name == args.kill), None)
             if victim is None:

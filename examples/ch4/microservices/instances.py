@@ -3,7 +3,8 @@
 同一个小服务（GET /json 调用下游，把自己的名字加在调用链前面）的四种实现之一，钉在服务器的 CPU 上；
 下游是一个 Go 叶子服务，与压测端（wrk、vegeta）同在另一个 CPU 上：
   1. 启动：从启动进程到第一个正确回答（调用链 = [自己, leaf]）的秒数；
-  2. 空闲：启动后静置一会儿，读整棵进程树的 RSS、USS 与这段时间的 CPU；Spring Boot 另报 JVM 的堆；
+  2. 空闲：启动后静置一会儿，读整棵进程树的 RSS、USS 与这段时间的 CPU；Spring Boot 与 Go 另报
+     运行时自己的堆；
   3. 热身兼最大吞吐：wrk 16 个连接压几秒；
   4. 固定到达速率（vegeta，开环）逐级发请求：每一级的 CPU 占用（占一个 CPU 的百分比）与延迟；
   5. 负载之后再读一次内存（“有负载时”）。
@@ -57,6 +58,12 @@ def read_memory(svc, runtime: str, when: str, metrics: dict, info: dict) -> None
         )
         metrics["heap_max_B"] = metric("堆上限（JVM 的默认值）", "B", heap["max"])
         info[f"{when}_heap"] = heap
+    if runtime == "go":
+        # Go 运行时自己报告的堆（runtime.MemStats）：在用的 span、向系统要来的堆内存
+        got = common.get_json(svc, "/info")
+        metrics[f"{when}_heap_inuse_B"] = metric(f"堆：在用（{name}）", "B", got["heap_inuse"])
+        metrics[f"{when}_heap_sys_B"] = metric(f"堆：向系统申请的（{name}）", "B", got["heap_sys"])
+        info[f"{when}_heap"] = {k: got[k] for k in ("heap_inuse", "heap_sys")}
     log(f"{svc.name} {name}：RSS {mem['rss'] / 2**20:.0f} MiB，USS {mem['uss'] / 2**20:.0f} MiB")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import common
 from common import log, metric
 
-from perflab import services
+from perflab import maven, services
 from perflab.errors import PerflabError
 
 MiB = 2**20
@@ -35,7 +35,8 @@ MiB = 2**20
 # --8<-- [start:jvm]
 def jvm_max_heap(wrap: list[str], extra: list[str]) -> int:
     """JVM 自己报告的 MaxHeapSize（字节）：不给 -Xmx 时它按看到的内存算出的默认值。"""
-    cmd = [*wrap, "java", *extra, "-XX:+PrintFlagsFinal", "-version"]
+    java = maven.require_java()  # 没装 JDK：一行错误，说出 Debian 包名
+    cmd = [*wrap, java, *extra, "-XX:+PrintFlagsFinal", "-version"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     m = re.search(r"^\s*size_t MaxHeapSize\s+=\s+(\d+)", done.stdout, re.M)
     if done.returncode != 0 or not m:

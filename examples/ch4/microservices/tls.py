@@ -9,6 +9,8 @@
                   服务，出站把服务的明文调用用双向 TLS 送到下一个服务的边车。两种配置：连接与
                   TLS 会话都复用（keep），与每次新连接、完整握手（new）。
 两部分都先证明双向 TLS 会拒绝没有证书的客户端和持别的 CA 签发证书的客户端，拒绝不了就失败。
+服务或边车死在半路时实验失败并报出是哪一个；无论成败，服务、边车与证书目录都会删掉
+（--kill 用来演练：边车链起来之后杀掉一个）。
 
 单独运行：python examples/ch4/microservices/tls.py --part direct --go-binary BIN
 标准输出只有一个 JSON 对象；日志写到标准错误。
@@ -22,6 +24,7 @@ import getpass
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 from pathlib import Path
@@ -346,11 +349,24 @@ def sidecar_chain(hops: int, certs: Certs, go_binary: str, keep: bool, cpus):
         yield started
 
 
+def kill(started, name: str) -> None:
+    """故障演练：杀掉链上叫 name 的服务或边车（整个进程组），等它退出。"""
+    found = [s for group in started.values() for s in group if isinstance(s, services.Service)]
+    victim = next((s for s in found if s.name == name), None)
+    if victim is None:
+        names = ", ".join(s.name for s in found)
+        raise PerflabError(f"--kill {name}: no such service or sidecar (there are {names})")
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.proc.wait()
+
+
 def part_sidecar(args, certs: Certs, server_cpus, load_cpus, metrics, info) -> None:
     hops = list(range(args.hops + 1))
     tls = common.tls_args(*certs.client, ca=certs.ca)
     for setup, keep in (("keep", True), ("new", False)):
         with sidecar_chain(args.hops, certs, args.go_binary, keep, server_cpus) as started:
+            if args.kill and keep:
+                kill(started, args.kill)
             try:
                 if keep:
                     info["refused"] = refusals(args.go_binary, started[0][2], certs, load_cpus)
@@ -398,11 +414,16 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=3, help="最多几跳")
     parser.add_argument("--probe-duration", type=float, default=0.5, help="每个点计时的秒数")
     parser.add_argument("--warmup", type=int, default=30, help="每个点不计时的请求数")
+    parser.add_argument(
+        "--kill", default="", help="故障演练：边车链起来之后杀掉这个服务或边车（如 sidecar-r1）"
+    )
     args = parser.parse_args()
     if not Path(args.go_binary).is_file():
         raise SystemExit("tls: --go-binary must be the built go-examples/ch4/microservices")
     if args.hops < 1:
         raise SystemExit("tls: --hops must be at least 1")
+    if args.kill and args.part != "sidecar":
+        raise SystemExit("tls: --kill is for --part sidecar")
     server_cpus, load_cpus = services.split_cpus()
     metrics: dict[str, dict] = {}
     info: dict = {"part": args.part, "points": {}, "hops": args.hops}
