@@ -6,7 +6,8 @@ Node.js 前置 → Python gRPC 模型、全 Go。每种部署的全部进程共�
   1. 验证：每个前置对同一条输入答出与 numpy 相同的概率，才开始计时；
   2. 容量：wrk 闭环压 1 秒，得到每种部署的最大吞吐；最慢的那个定下共同的速率刻度；
   3. 同样的负载：vegeta 以“最慢者容量”的 25/50/75% 这几档固定到达速率，轮流压四种部署；
-  4. 拐点：三种带 Python 的部署各自按自己容量的 50/80/100/120% 再压一遍，找出还跟得上的最高一档；
+  4. 拐点：三种带 Python 的部署各自按自己容量的 50/80/100/120% 再压一遍，找出还跟得上的最高一档
+     （最高一档也跟得上时，拐点只是下限：info 的 knees[部署]["top_reached"]、指标 *_knee_top）；
      全 Go 的容量远在 vegeta 一个 CPU 能按时发出的速率之上，只在 --max-rate（默认 5,000/秒）压一次。
 服务死在半路（包括模型服务）时实验失败并报出是哪一个；无论成败，所有服务都会停掉。
 
@@ -194,9 +195,13 @@ def main() -> None:
                 metrics[f"{d}_p99_f{pct}_s"] = metric(f"{name}：p99", "s", p99)
                 metrics[f"{d}_err_f{pct}"] = metric(f"{name}：失败占比", "%", 100 * res.error_share)
                 runs[f"{d}_f{pct}"] = {**res.summary(), "keeps_up": ok}
-            knees[d] = {"knee_rps": knee, "generator_limited": limited}
+            # 最高一档仍跟得上：阶梯没压到它的拐点，拐点只是下限
+            knees[d] = {"knee_rps": knee, "generator_limited": limited, "top_reached": still}
             metrics[f"{d}_knee_rps"] = metric(
                 f"{LABELS[d]}：拐点（还跟得上的最高到达速率）", "", knee
+            )
+            metrics[f"{d}_knee_top"] = metric(
+                f"{LABELS[d]}：阶梯最高一档仍跟得上（1 是，0 否）", "", float(still)
             )
         # --8<-- [end:knee]
         # 全 Go：容量远在 vegeta 一个 CPU 能按时发出的速率之上，只在 --max-rate 这一档压一次

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from book_helpers import measured, run_example, run_example_process
+from book_helpers import experiment, measured, run_example, run_example_process
 from conftest import ROOT
 
 from perflab import gobuild, paths, services
@@ -170,6 +170,15 @@ def test_the_measured_relations_hold(built_site: Path):
     # 拐点不超过阶梯的最高一档
     for d in ("py", "gofront", "nodefront"):
         assert 0 <= m[f"load.{d}_knee_rps"] <= 1.2 * m[f"load.{d}_cap_rps"] + 1
+    # 最高一档仍跟得上时（拐点只是下限），拐点就是最高一档的速率；info 记的是最后一轮
+    values = {m["key"]: m["values"] for m in experiment(built_site, "ch5.mixed")["metrics"]}
+    info = experiment(built_site, "ch5.mixed")["info"]["load"]
+    for d in ("py", "gofront", "nodefront"):
+        reached = info["knees"][d]["top_reached"]
+        assert values[f"load.{d}_knee_top"][-1] == float(reached), d
+        if reached:
+            top = min(info["ladder"][-1] * values[f"load.{d}_cap_rps"][-1], info["max_rate"])
+            assert values[f"load.{d}_knee_rps"][-1] == pytest.approx(top), d
     hop = measured(built_site, "ch5.mixed.hop")
     assert hop["hop.numpy_compute_s"] < hop["hop.go_py_predict_p50_s"]
     assert hop["hop.go_compute_s"] < hop["hop.go_go_predict_p50_s"]
