@@ -133,10 +133,17 @@ def main() -> None:
             for k in workers:
                 if k > 1:
                     pairs = zip(samples[(mode, kind, 1)], samples[(mode, kind, k)], strict=True)
+                    speedups = [one / many for one, many in pairs]  # 同一轮里配对相除
                     metrics[f"{mode}_{kind}_{k}_speedup"] = {
                         "label": f"{LABELS[mode]} · {k} 个{LABELS[kind]}：加速比（对 1 个）",
                         "unit": "×",
-                        "values": [one / many for one, many in pairs],
+                        "values": speedups,
+                    }
+                    # 加速比 ÷ 工作者数：等待完全重叠为 100%，完全串行只有 100% ÷ k
+                    metrics[f"{mode}_{kind}_{k}_efficiency"] = {
+                        "label": f"{LABELS[mode]} · {k} 个{LABELS[kind]}：加速比 ÷ {k}",
+                        "unit": "%",
+                        "values": [100 * s / k for s in speedups],
                     }
     result = {
         "metrics": metrics,

@@ -19,7 +19,7 @@ def assert_samples(out: dict, names: set[str], count: int) -> None:
     assert set(out["metrics"]) == names
     for metric in out["metrics"].values():
         assert len(metric["values"]) == count and all(v > 0 for v in metric["values"])
-        assert metric["unit"] in ("s", "×", "") and metric["label"]
+        assert metric["unit"] in ("s", "×", "%", "") and metric["label"]
 
 
 def test_cpu_example_shape():
@@ -61,9 +61,14 @@ def test_io_example_shape_and_the_server_is_stopped():
         f"{mode}_{kind}_{suffix}"
         for mode in ("sleep", "socket")
         for kind in ("threads", "processes")
-        for suffix in ("1_s", "2_s", "2_speedup")
+        for suffix in ("1_s", "2_s", "2_speedup", "2_efficiency")
     }
     assert_samples(out, names, 1)
+    # 加速比 ÷ 工作者数：同一轮的加速比除以 2，写成百分数
+    for name in names:
+        if name.endswith("_efficiency"):
+            speedup = out["metrics"][name.replace("efficiency", "speedup")]["values"]
+            assert out["metrics"][name]["values"] == pytest.approx([100 * v / 2 for v in speedup])
     # 4 个请求、每个 5 ms：1 个工作者至少要等 20 ms
     assert out["metrics"]["sleep_threads_1_s"]["values"][0] >= 0.02
     assert out["metrics"]["socket_threads_1_s"]["values"][0] >= 0.02
