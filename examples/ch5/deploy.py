@@ -107,19 +107,9 @@ def prepare(folder: Path) -> Setup:
     )
 
 
-# 端口在选出与绑定之间被别的进程占了时，各服务自己的说法
-PORT_CLASH = ("Address already in use", "address already in use", "Failed to bind", "EADDRINUSE")
-
-
 def started(stack: contextlib.ExitStack, name: str, cmd: list[str], **kw) -> services.Service:
-    """services.start 进入 stack；就绪前因端口被抢而退出时，换一个空闲端口再起（至多 3 次）。"""
-    for attempt in range(3):
-        try:
-            return stack.enter_context(services.start(name, cmd, **kw))
-        except PerflabError as exc:
-            if attempt == 2 or not any(words in str(exc) for words in PORT_CLASH):
-                raise
-    raise AssertionError("unreachable")
+    """services.start 进入 stack（端口在选出与绑定之间被抢时，它自己换端口再起）。"""
+    return stack.enter_context(services.start(name, cmd, **kw))
 
 
 def grpc_ready(pb: Path):

@@ -155,8 +155,15 @@ def start(
 
 
 BIND_TRIES = 3
-# 各服务绑定失败时自己的说法（小写比较）：errno 98 的原文，gunicorn 的 "Connection in use"
-_CLASH = ("address already in use", "connection in use")
+# 各服务绑定失败时自己的说法（小写比较）：errno 98 的原文，gunicorn 的 "Connection in use"，
+# Spring Boot 的 "Port N was already in use"，grpc 的 "Failed to bind"，Node.js 的 EADDRINUSE
+_CLASH = (
+    "address already in use",
+    "connection in use",
+    "was already in use",
+    "failed to bind",
+    "eaddrinuse",
+)
 
 
 def port_clash(exc: PerflabError) -> bool:

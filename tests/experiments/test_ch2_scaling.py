@@ -206,6 +206,9 @@ def test_clash_detection_reads_each_services_own_words():
         "bind() to 127.0.0.1:1 failed (98: Address already in use)",
         "[ERROR] Connection in use: ('127.0.0.1', 1)",
         "listen tcp 127.0.0.1:1: bind: address already in use",
+        "Web server failed to start. Port 33349 was already in use.",  # Spring Boot
+        "Failed to bind to address 127.0.0.1:1",  # grpc
+        "Error: listen EADDRINUSE: address already in use 127.0.0.1:1",  # Node.js
     ):
         assert port_clash(PerflabError("service x: exited before it was ready", detail=words))
     assert not port_clash(PerflabError("service x: exited", detail="syntax error in config"))

@@ -41,7 +41,6 @@ LABELS = {
 STARTUP_TIMEOUT_S = {"spring": 180.0}
 DEFAULT_STARTUP_TIMEOUT_S = 30.0
 # 各服务绑定端口失败时自己的说法（Go、uvicorn、nginx 与 gunicorn 各有各的写法）
-PORT_CLASH = ("address already in use", "Address already in use", "Connection in use")
 PORT_TRIES = 3
 
 
@@ -177,7 +176,7 @@ def on_free_ports(make, what: str):
             value = make(stack)
         except PerflabError as exc:
             stack.close()
-            if attempt < PORT_TRIES and any(w in str(exc) for w in PORT_CLASH):
+            if attempt < PORT_TRIES and services.port_clash(exc):
                 log(f"{what}: a port was taken before it could bind, starting again")
                 continue
             raise
