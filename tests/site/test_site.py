@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,27 @@ def test_results_are_exported_as_json_and_csv(built_site: Path):
     csv_lines = (built_site / "data/results.csv").read_text(encoding="utf-8").splitlines()
     assert csv_lines[0].startswith("experiment,run,run_label,metric")
     assert len(csv_lines) - 1 == sum(len(e["metrics"]) for e in doc["experiments"])
+
+
+def test_home_page_shows_each_claims_conditions_and_the_boundaries_of_a_depends_claim(
+    built_site: Path,
+):
+    """The home page's claims table names the conditions each verdict was judged under, and
+    for a 视情况而定 sweep the computed region where the claim holds (the same words as the
+    results document's `region`)."""
+    html = html_of(built_site, "index.md")
+    doc = json.loads((built_site / "data/results.json").read_text(encoding="utf-8"))
+    assert "<th>判定条件与边界</th>" in html
+    cells = re.findall(r'<td data-label="判定条件与边界">(.*?)</td>', html, re.S)
+    assert len(cells) >= len(doc["claims"])
+    for claim in doc["claims"]:
+        assert any(escape(claim["condition"]) in cell for cell in cells), claim["id"]
+    crossing = [c for c in doc["claims"] if c["verdict"] == "depends" and c["boundaries"]]
+    assert crossing, "no claim of the book depends on a swept condition with a boundary"
+    for claim in crossing:
+        region = escape(claim["region"])
+        assert region.endswith("成立（边界由相邻两点插值）"), claim["id"]
+        assert any(f"<strong>{region}</strong>" in cell for cell in cells), claim["id"]
 
 
 def test_a_failing_example_fails_the_build_and_names_it(tmp_path: Path):
