@@ -32,6 +32,10 @@ ONLY_REFERENCE = "仅参考快照有"
 ONLY_CURRENT = "仅本次构建有"
 
 
+# 对比表里的每个数字也在各章页面上：这几节不进站内搜索（Material 的 attr_list 写法）
+NOT_SEARCHED = " { data-search-exclude }"
+
+
 def reference_path() -> Path:
     return settings.reference_path()
 
@@ -248,7 +252,7 @@ def render(
     both = [r for r in rows if r.reference is not None and r.current is not None]
     one_sided = [r for r in rows if r.reference is None or r.current is None]
     counts = {s: sum(r.status == s for r in both) for s in (CHANGED, WITHIN_NOISE)}
-    parts = ["### 两次测量的环境\n\n" + environments_table(reference, current)]
+    parts = [f"### 两次测量的环境{NOT_SEARCHED}\n\n" + environments_table(reference, current)]
     ref_profile = reference["build_environment"].get("profile")
     cur_profile = current["build_environment"].get("profile")
     if ref_profile != cur_profile:
@@ -265,10 +269,10 @@ def render(
     others = len(both) - counts[CHANGED] - counts[WITHIN_NOISE]
     if others:
         summary += f"，{others} 个无法判断"
-    parts.append(f"### 逐项对比\n\n{summary}。\n\n" + comparison_table(rows))
+    parts.append(f"### 逐项对比{NOT_SEARCHED}\n\n{summary}。\n\n" + comparison_table(rows))
     if one_sided:
         parts.append(
-            "### 只在一边出现的指标\n\n"
+            f"### 只在一边出现的指标{NOT_SEARCHED}\n\n"
             "参考快照之后新增的实验或改名的指标出现在这里；"
             "重新运行 `make reference` 后并入对比。\n\n" + one_sided_table(rows)
         )

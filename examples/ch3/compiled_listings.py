@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dis
 import io
 import json
@@ -123,6 +124,8 @@ def count_calls(lines: list[str], lang: str) -> int:
 
 
 def main() -> None:
+    # 没有参数；--help 说明它做什么
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     go, decisions = go_listing()
     listings = {"go": go, "c": c_listing(), "python": py_listing()}
     names = {"go": "Go", "c": "C", "python": "Python"}

@@ -3,6 +3,8 @@
 每个 N 在一个新的子进程里测（本脚本以 --child 重新运行自己），基线不受上一个 N 的影响。
 内存取 /proc/self/status 的 VmRSS：全部单位都挂起时读一次，减去启动前的基线，再除以 N。
 同时读 VmSize（虚拟地址空间）：线程的栈是预留的虚拟内存，用多少才计入常驻内存。
+
+单独运行：python examples/ch3/concurrency.py --kind threads --n 1000 --m 5000
 """
 
 from __future__ import annotations

@@ -37,20 +37,34 @@ BLOCK_TAGS = {
 SKIP_TAGS = {"script", "style", "object", "template"}
 
 
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
 class ArticleText(HTMLParser):
-    """Text of the page's <article>, without scripts, styles and search-excluded blocks."""
+    """Text of the page's <article>, without scripts, styles and search-excluded blocks.
+
+    As in Material's search, a heading marked data-search-exclude excludes its whole section:
+    everything up to the next heading of the same or a higher level.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.inside = 0
         self.skipping: list[list] = []  # [tag, nesting] of the blocks being skipped
         self.parts: list[str] = []
+        self.excluded_section: int | None = None  # level of the excluded section's heading
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "article":
             self.inside += 1
         if not self.inside:
             return
+        if tag in HEADINGS:
+            level = int(tag[1])
+            if self.excluded_section is not None and level <= self.excluded_section:
+                self.excluded_section = None
+            if self.excluded_section is None and any(n == "data-search-exclude" for n, _ in attrs):
+                self.excluded_section = level
         for entry in self.skipping:
             if entry[0] == tag:
                 entry[1] += 1
@@ -71,7 +85,7 @@ class ArticleText(HTMLParser):
             self.inside -= 1
 
     def handle_data(self, data: str) -> None:
-        if self.inside and not self.skipping:
+        if self.inside and not self.skipping and self.excluded_section is None:
             self.parts.append(data)
 
     def text(self) -> str:
@@ -404,3 +418,11 @@ def test_every_book_term_is_highlighted_where_it_is_used(
                 checked.append(term)
                 break
     assert set(REQUIRED) - {"多线程"} <= set(checked), f"terms checked: {checked}"
+
+
+def test_data_page_tables_stay_out_of_the_search_index(search_index: dict):
+    # 数据页的表格每一张都在实验自己的页面上：只索引一次，不让数据页占去大半个索引
+    data = [d for d in search_index["docs"] if d["location"].startswith("data/")]
+    assert any("拿你自己的结果来比" in d["title"].replace("\u200b", "") for d in data)
+    text = " ".join(d["text"] for d in data)
+    assert "ch1.gil" not in text and "ch4.loadtest" not in text
