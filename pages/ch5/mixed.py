@@ -97,11 +97,18 @@ def knees() -> str:
         "| 部署 | 闭环容量（次/秒） | 拐点（次/秒） | 拐点 ÷ 容量 |",
         "|---|---:|---:|---:|",
     ]
+    partly = []
     for d in LADDER:
         cap, knee = _median(f"load.{d}_cap_rps"), _median(f"load.{d}_knee_rps")
         # 拐点 ÷ 容量：引擎按轮配对算出（registry/ch5/mixed.toml）
         share = book.value(EXP, f"load.{d}_knee_share") if knee > 0 else "—"
         shown = units.fmt(round(knee), "") if knee > 0 else "最低一档就没跟上"
+        # 阶梯最高一档也跟得上的轮：那一轮的拐点在阶梯之上，表里的数只是下限
+        top = book.result(EXP).metric(f"load.{d}_knee_top").values
+        if knee > 0 and all(top):
+            shown, share = f"≥ {shown}（最高一档仍跟得上）", f"≥ {share}"
+        elif any(top):
+            partly.append(f"{DEPLOYMENTS[d]}（{len(top)} 轮中 {sum(map(bool, top))} 轮）")
         lines.append(f"| {DEPLOYMENTS[d]} | {units.fmt(round(cap), '')} | {shown} | {share} |")
     top, cap = _median("load.go_top_rps"), _median("load.go_cap_rps")
     p50, p99 = _median("load.go_p50_top_s"), _median("load.go_p99_top_s")
@@ -131,6 +138,11 @@ def knees() -> str:
         note += (
             f"{names}的拐点阶梯里有几档超出了开环速率的上限或 vegeta 没能按时发出，"
             "那几档说明不了服务，拐点只是下限。"
+        )
+    if partly:
+        note += (
+            f"{'、'.join(partly)}在部分轮里连阶梯最高一档都跟得上，"
+            "那些轮的拐点在阶梯之上，表中的中位数偏低。"
         )
     return "\n".join(lines) + note
 
