@@ -78,9 +78,10 @@ def setup() -> str:
 
 
 def load() -> str:
-    """三台服务器在各档连接数下的吞吐、平均延迟、p99，以及两条同轮配对的比值。"""
+    """三台服务器在各档连接数下的吞吐、失败占比、平均延迟、p99，以及两条同轮配对的比值。"""
     cols = {str(c): f"{c} 个连接" for c in _levels()}
     rps = book.grid(EXP, "{row}.rps_c{col}", SERVERS, cols)
+    errors = book.grid(EXP, "{row}.error_share_c{col}", SERVERS, cols)
     mean = book.grid(EXP, "{row}.mean_c{col}", SERVERS, cols)
     p99 = book.grid(EXP, "{row}.p99_c{col}", SERVERS, cols)
     ratios = book.grid(
@@ -91,12 +92,18 @@ def load() -> str:
     )
     return "\n\n".join(
         [
-            "每秒合格响应数（状态 200 且响应体逐字节正确）：\n\n" + rps,
+            "每秒合格响应数（2xx 且没超时的响应；响应体对不对由计时前的核对确认，"
+            "压测中只看状态码）：\n\n" + rps,
+            f"失败占比（401 等非 2xx、超时、连接错误；超过 {_limit()} 实验就失败）：\n\n" + errors,
             "平均延迟：\n\n" + mean,
             "p99 延迟（wrk 闭环测得）：\n\n" + p99,
             "同一轮里配对相除的比值：\n\n" + ratios,
         ]
     )
+
+
+def _limit() -> str:
+    return f"{_info('python')['error_share_limit']:.0%}"
 
 
 def littles_law() -> str:

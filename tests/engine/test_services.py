@@ -238,9 +238,13 @@ def test_missing_generators_name_the_package_or_module(monkeypatch):
         services.vegeta("http://127.0.0.1:1/", target="x", rate=1, duration_s=1)
 
 
-def test_duration_is_bounded():
-    with pytest.raises(PerflabError, match="duration 600 s outside"):
-        services.wrk("http://127.0.0.1:1/", target="x", connections=1, duration_s=600)
+@pytest.mark.parametrize("seconds", [0, 600])
+def test_duration_is_bounded(seconds):
+    url = "http://127.0.0.1:1/"
+    with pytest.raises(PerflabError, match=f"^wrk: duration {seconds} s outside"):
+        services.wrk(url, target="x", connections=1, duration_s=seconds)
+    with pytest.raises(PerflabError, match=f"^vegeta: duration {seconds} s outside"):
+        services.vegeta(url, target="x", rate=1, duration_s=seconds)
 
 
 def test_wrk_report_parsing():

@@ -331,7 +331,10 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch4.auth.matrix": [table(), has("| 合法令牌 |", "401 拒绝", "`application/json`")],
     "pages.ch4.auth.verdicts": [bullets, has("Python", "Go", "次运行")],
     "pages.ch4.auth.setup": [has("gunicorn", "sync 工作进程", "RS256", _NUMBER)],
-    "pages.ch4.auth.load": [table(4), has("QPS：Go ÷ Python", "| Go（golang-jwt） |", _TIME, "×")],
+    "pages.ch4.auth.load": [
+        table(5),
+        has("QPS：Go ÷ Python", "| Go（golang-jwt） |", "失败占比", _TIME, _PERCENT, "×"),
+    ],
     "pages.ch4.auth.littles_law": [has("850 × 45 ms", "QPS × 平均延迟", _NUMBER)],
     "pages.ch4.serialization.encode": [table(3), has("json ÷ orjson", _TIME, _BYTES, "×")],
     "pages.ch4.serialization.decode": [table(), has("json ÷ msgspec", "×")],
@@ -345,8 +348,14 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch4.loadtest.headline": [table(), has("| Gin |", "Flask 开发服务器", _TIME, _PERCENT)],
     "pages.ch4.loadtest.ratios": [table(), has("Gin ÷ Flask", "1,000 连接", "×")],
     "pages.ch4.loadtest.errors": [table(), has("| Flask + gunicorn |", _PERCENT)],
-    "pages.ch4.loadtest.open_vs_closed": [table(2), has("开环", "75%", _TIME)],
+    "pages.ch4.loadtest.generator_bound": [has("wrk", "常量", "倍", _NUMBER)],
+    "pages.ch4.loadtest.open_levels": [has("最大吞吐的", "vegeta", "90%", _PERCENT)],
+    "pages.ch4.loadtest.open_vs_closed": [
+        table(),
+        has("| Gin |", "| Flask 开发服务器 |", "闭环 p99", "开环 p99", "75%", _TIME, _PERCENT),
+    ],
     "pages.ch4.loadtest.calibration": [has("校准", "vegeta", "倍", _NUMBER)],
+    "pages.ch4.loadtest.calibration_summary": [bullets, has("CPU", "wrk", "vegeta", _NUMBER)],
     "pages.ch4.loadtest.cores": [table(), has("2 个 ÷ 1 个", "×"), chart],
     "pages.ch4.loadtest.little_check": [table(), has("| Gin |", "1,000 连接", _NUMBER)],
     "pages.ch4.loadtest.little_reading": [has("格")],
@@ -382,6 +391,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
         has("测量页](", "ch2/gil/)", "orjson", "×", _TIME, _PERCENT),
     ],
     "pages.ch5.guide.flow": [has("```mermaid", "flowchart TD", "×", _TIME)],
+    "pages.methodology.calibration": [bullets, has("钉在 CPU", "wrk", "vegeta", "倍")],
 }
 
 
