@@ -47,6 +47,12 @@ INPUTS = {
         "ch4.loadtest", "fastapi.rps_max", "ch4/loadtest.md", "FastAPI + uvicorn 单核最大吞吐"
     ),
     "rps_gin": Need("ch4.loadtest", "gin.rps_max", "ch4/loadtest.md", "Gin 单核最大吞吐"),
+    "fastapi_vs_gin": Need(
+        "ch4.loadtest",
+        "fastapi.vs_gin_rps_max",
+        "ch4/loadtest.md",
+        "单核最大吞吐 FastAPI ÷ Gin（按轮配对）",
+    ),
     "json_1k": Need(
         "ch4.serialization", "python.json_encode_1k_s", "ch4/serialization.md", "json 编码约 1 KB"
     ),
@@ -154,7 +160,7 @@ def table() -> str:
             f"单核：Flask {_n(v['rps_flask'])}，FastAPI {_n(v['rps_fastapi'])}，"
             f"Gin {_n(v['rps_gin'])}（最简单的 JSON 接口）",
             f"超过每核 {_n(v['rps_fastapi'])} 次/秒，单核 Python 框架本身就不够；"
-            f"同样的量 Gin 只要 FastAPI 所需核数的 {v['rps_fastapi'] / v['rps_gin']:.0%}",
+            f"同样的量 Gin 只要 FastAPI 所需核数的 {v['fastapi_vs_gin']:.0%}",
             "Python：按目标 ÷ 单核吞吐开进程；框架开销占大头时才值得换 Go",
             "ch4/loadtest.md",
         ),

@@ -67,12 +67,14 @@ def capacity() -> str:
 
 
 def latency() -> str:
-    """同样的到达速率下，四种部署的 p50、p99 与失败占比。"""
+    """同样的到达速率下，四种部署的 p50、p99、每秒成功响应与失败占比。"""
     return (
         "p50：\n\n"
         + book.grid(EXP, "load.{row}_p50_s{col}_s", DEPLOYMENTS, SHARED)
         + "\n\np99：\n\n"
         + book.grid(EXP, "load.{row}_p99_s{col}_s", DEPLOYMENTS, SHARED)
+        + "\n\n每秒成功响应（跟得上时等于到达速率，跟不上时落在它下面）：\n\n"
+        + book.grid(EXP, "load.{row}_good_s{col}", DEPLOYMENTS, SHARED)
         + "\n\n失败占比：\n\n"
         + book.grid(EXP, "load.{row}_err_s{col}", DEPLOYMENTS, SHARED)
     )

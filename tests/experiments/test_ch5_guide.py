@@ -23,6 +23,7 @@ FAKE = {
     "rps_flask": 3700.0,
     "rps_fastapi": 10400.0,
     "rps_gin": 111000.0,
+    "fastapi_vs_gin": 0.0937,  # 引擎按轮配对算出的比值
     "json_1k": 0.000022,
     "orjson_1k": 0.0000013,
     "hop": 0.000251,
