@@ -1,6 +1,7 @@
 // 第三章 3.3：在 node 里计时 tsc 编出的 JavaScript。
 //   --variant annotated | plain：带类型与不带类型的两份源码编出的内核（加法循环、读属性）；
-//   --variant shapes：同一段读属性的代码，对象只有 1 种“形状”（隐藏类）与混着 2、4、8 种时各多快。
+//   --variant shapes：同一段读属性的代码，对象只有 1 种“形状”（隐藏类）与混着 2、4、8 种时各多快；
+//   --variant calls：同一个 add、同一个调用点，参数只有小整数、混进小数、混进字符串时各多快。
 // 计时按 timeit 的规则：先按试测耗时定下循环次数（兼作 JIT 预热），再测 --rounds 轮取中位数。
 // 标准输出只有一个 JSON 对象。
 import * as annotated from "./types_annotated";
@@ -76,15 +77,56 @@ function makePoints(count: number, shapes: number): any[] {
   return points;
 }
 
-// 每种形状数各编一个新函数：V8 的内联缓存记在函数上，互不串味
-function freshSumPoints(): (points: any[], passes: number) => number {
+// 每种形状数各编一个新函数：V8 的内联缓存记在函数上，互不串味；
+// 源码里带上形状数，否则 V8 按源码缓存 new Function，几个函数会共用同一份类型反馈
+function freshSumPoints(shapes: number): (points: any[], passes: number) => number {
   return new Function(
     "points",
     "passes",
-    "let s = 0; for (let k = 0; k < passes; k++) { for (const p of points) { s += p.x + p.y; } } return s;",
+    `// ${shapes} 种形状
+    let s = 0; for (let k = 0; k < passes; k++) { for (const p of points) { s += p.x + p.y; } } return s;`,
   ) as (points: any[], passes: number) => number;
 }
 // --8<-- [end:shapes]
+
+// --8<-- [start:calls]
+// 值是 i % 7；每 10 个里的第 1 个换成小数（+0.5）或字符串，其余 9 个与“只有小整数”时一样
+const KINDS: Record<string, string> = {
+  int: "只有小整数",
+  int_double: "每 10 个有 1 个小数",
+  int_string: "每 10 个有 1 个字符串",
+};
+
+// Array.from 每次从最窄的元素类型开始：前一种数组里的小数、字符串不会让后一种数组一开始就变宽
+function makeValues(count: number, kind: string): unknown[] {
+  return Array.from({ length: count }, (_, i) => {
+    const v = i % 7;
+    if (i % 10 !== 0 || kind === "int") return v;
+    return kind === "int_double" ? v + 0.5 : String(v);
+  });
+}
+
+// 每种参数各编一对新函数，源码里带上名字（同上：不共用类型反馈）；
+// 循环里只有一个调用点 add(values[i], 1)，结果全部累加，不会被优化掉
+function freshCallSite(kind: string): (values: unknown[], passes: number) => number {
+  const add = new Function("a", "b", `return a + b; // ${kind}`);
+  const loop = new Function(
+    "add",
+    "values",
+    "passes",
+    `// ${kind}
+    let s = 0;
+    for (let k = 0; k < passes; k++) {
+      for (let i = 0; i < values.length; i++) {
+        const r = add(values[i], 1);
+        s += typeof r === "number" ? r : r.length;
+      }
+    }
+    return s;`,
+  );
+  return (values, passes) => loop(add, values, passes);
+}
+// --8<-- [end:calls]
 
 function main(): void {
   const variant = option("variant", "annotated");
@@ -118,7 +160,7 @@ function main(): void {
     const checks: Record<string, number> = {};
     for (const k of counts) {
       const points = makePoints(count, k);
-      const sum = freshSumPoints();
+      const sum = freshSumPoints(k);
       cases[String(k)] = () => sum(points, passes);
       checks[String(k)] = sum(points, passes);
     }
@@ -131,8 +173,33 @@ function main(): void {
       };
     }
     info.checksums = checks;
+  } else if (variant === "calls") {
+    const kinds = option("kinds", Object.keys(KINDS).join(",")).split(",");
+    const bad = kinds.filter((k) => !(k in KINDS));
+    if (bad.length > 0) {
+      process.stderr.write(`unknown kind ${bad.join(",")} (${Object.keys(KINDS).join(", ")})\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const cases: Record<string, () => number> = {};
+    const checks: Record<string, number> = {};
+    for (const k of kinds) {
+      const values = makeValues(count, k);
+      const run = freshCallSite(k);
+      cases[k] = () => run(values, passes);
+      checks[k] = run(values, passes);
+    }
+    const samples = measure(cases, rounds, minTime);
+    for (const k of kinds) {
+      metrics[`add_${k}_s`] = {
+        label: `调用 add ${count * passes} 次：${KINDS[k]}`,
+        unit: "s",
+        values: samples[k],
+      };
+    }
+    info.checksums = checks;
   } else {
-    process.stderr.write(`unknown variant ${variant} (annotated, plain, shapes)\n`);
+    process.stderr.write(`unknown variant ${variant} (annotated, plain, shapes, calls)\n`);
     process.exitCode = 2;
     return;
   }

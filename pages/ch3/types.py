@@ -13,6 +13,11 @@ PY = "ch3.types.python"
 GO = "ch3.types.go"
 TS_COLS = {"add_s": "加法调用 100 万次", "props_s": "读 100 万个对象的 x、y"}
 PY_COLS = {"add": "加法循环", "props": "读对象属性"}
+CALL_KINDS = {
+    "int": "只有小整数",
+    "int_double": "每 10 个有 1 个小数",
+    "int_string": "每 10 个有 1 个字符串",
+}
 
 
 def emitted() -> str:
@@ -43,6 +48,14 @@ def shapes() -> str:
     cols = {f"props_{k}_shapes_s": f"{k} 种形状" for k in (1, 2, 4, 8)}
     times = book.grid(TS, "shapes.{col}", {"": "读 100 万个对象的 x、y"}, cols)
     ratios = book.table(TS, [f"shapes.vs_mono_{k}" for k in (2, 4, 8)])
+    return times + "\n\n" + ratios
+
+
+def calls() -> str:
+    """同一个调用点 add(values[i], 1)，参数里混进小数或字符串时的耗时与对只有小整数的比值。"""
+    cols = {f"add_{k}_s": label for k, label in CALL_KINDS.items()}
+    times = book.grid(TS, "calls.{col}", {"": "调用 add 100 万次"}, cols)
+    ratios = book.table(TS, [f"calls.vs_mono_{k}" for k in CALL_KINDS if k != "int"])
     return times + "\n\n" + ratios
 
 

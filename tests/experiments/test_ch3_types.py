@@ -50,6 +50,31 @@ def test_node_variants_shape_and_checksums():
     assert len(set(shapes["info"]["checksums"].values())) == 1
 
 
+def test_node_calls_variant_shape_and_checksums():
+    out = node("--variant", "calls", *TINY)
+    kinds = ("int", "int_double", "int_string")
+    assert set(out["metrics"]) == {f"add_{k}_s" for k in kinds}
+    assert all(v > 0 for m in out["metrics"].values() for v in m["values"])
+    # 每 10 个值里的第 1 个：小数 v + 0.5 + 1，或字符串 str(v) + "1" 的长度；其余都是 v + 1
+    count, passes = 20, 5
+    odd = {"int": lambda v: v + 1, "int_double": lambda v: v + 1.5, "int_string": lambda v: 2}
+    for k in kinds:
+        one_pass = sum(odd[k](i % 7) if i % 10 == 0 else i % 7 + 1 for i in range(count))
+        assert out["info"]["checksums"][k] == pytest.approx(passes * one_pass)
+    only = node("--variant", "calls", "--kinds", "int_string", *TINY)
+    assert set(only["metrics"]) == {"add_int_string_s"}
+
+
+def test_node_rejects_an_unknown_kind():
+    cmd = native.command(
+        Run(name="t", lang="node", path=BENCH, args={}),
+        ["--variant", "calls", "--kinds", "int,x"],
+        "t",
+    )
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unknown kind x" in done.stderr
+
+
 def test_node_rejects_an_unknown_variant():
     cmd = native.command(Run(name="t", lang="node", path=BENCH, args={}), ["--variant", "x"], "t")
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -89,3 +114,7 @@ def test_go_static_types_beat_any(built_site):
 
 def test_megamorphic_property_access_is_slower(built_site):
     assert measured(built_site, "ch3.types.ts")["shapes.vs_mono_8"] > 1
+
+
+def test_strings_at_the_add_call_site_are_slower(built_site):
+    assert measured(built_site, "ch3.types.ts")["calls.vs_mono_int_string"] > 1

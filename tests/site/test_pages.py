@@ -324,6 +324,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.ch3.types.emitted": [has("```js", "function sumAdd", "一字不差")],
     "pages.ch3.types.ts_times": [table(2), has("node v", "不带类型 ÷ 带类型", _TIME, "×")],
     "pages.ch3.types.shapes": [table(2), has("8 种形状", _TIME, "×")],
+    "pages.ch3.types.calls": [table(2), has("每 10 个有 1 个字符串", _TIME, "×")],
     "pages.ch3.types.bytecode": [has("`sum_loop`：相同")],
     "pages.ch3.types.mypyc_status": [has("mypyc")],
     "pages.ch3.types.python": [table(2), has("CPython，带标注", _TIME, "×")],
