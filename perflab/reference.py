@@ -1,17 +1,19 @@
 """The committed reference snapshot (reference/results.json) and this build compared with it.
 
 The snapshot is an exported results document (schema in document.py) of a full-profile run,
-refreshed deliberately with `make reference` (`python -m perflab reference`). The data page
-shows, for every metric present in both, the reference median against this build's, their
-ratio and whether the two 95% intervals overlap ("在噪声内") or not ("变化"); the metrics found
-in only one of them; and the two environments side by side. PERFLAB_REFERENCE names another
-snapshot to compare with.
+refreshed deliberately with `make reference` (`python -m perflab reference`). For every metric
+present in both, the comparison gives the reference median against this build's, their ratio and
+whether the two 95% intervals overlap ("在噪声内") or not ("变化"). The data page shows the two
+environments, the counts, the largest changes and the metrics found in only one of them; every
+row goes into data/reference-comparison.csv. PERFLAB_REFERENCE names another snapshot.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import csv
+import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from perflab import files, paths, settings
 from perflab.document import SCHEMA, SCHEMA_VERSION
 from perflab.errors import PerflabError
 from perflab.results import run_label
-from perflab.units import fmt
+from perflab.units import fmt, when
 
 # 对比只读各指标的中位数、区间与单位：这些字段从版本 1 起没有变，旧快照照样能比
 COMPARABLE_VERSIONS = (1, SCHEMA_VERSION)
@@ -165,13 +167,6 @@ def compare(reference: dict, current: dict) -> list[Row]:
     return rows
 
 
-def _when(iso: str) -> str:
-    try:
-        return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
-    except (TypeError, ValueError):
-        return iso or "—"
-
-
 ENVIRONMENT_ROWS = [
     ("CPU 型号", lambda e: e.get("cpu_model")),
     (
@@ -185,7 +180,7 @@ ENVIRONMENT_ROWS = [
     ("Go", lambda e: e.get("go")),
     ("档位", lambda e: e.get("profile")),
     ("代码提交", lambda e: e.get("git_commit")),
-    ("时间", lambda e: _when(e.get("date", ""))),
+    ("时间", lambda e: when(e.get("date", ""), "—")),
 ]
 
 
@@ -206,6 +201,11 @@ def _with_interval(m: dict) -> str:
     return f"{fmt(median, unit)}（{low} – {high}）"
 
 
+def _distance(row: Row) -> float:
+    """How far a row moved, either way: |log(current / reference)| (a ratio of 0 or none last)."""
+    return abs(math.log(row.ratio)) if row.ratio else -1.0
+
+
 def comparison_table(rows: list[Row]) -> str:
     lines = [
         "| 实验 | 指标 | 参考快照：中位数（95% 区间） | 本次构建：中位数（95% 区间） "
@@ -213,8 +213,6 @@ def comparison_table(rows: list[Row]) -> str:
         "|---|---|---|---|---:|---|",
     ]
     for row in rows:
-        if row.reference is None or row.current is None:
-            continue
         ratio = "—" if row.ratio is None else fmt(row.ratio, "×")
         status = f"**{row.status}**" if row.status == CHANGED else row.status
         lines.append(
@@ -225,15 +223,37 @@ def comparison_table(rows: list[Row]) -> str:
 
 
 def one_sided_table(rows: list[Row]) -> str:
-    lines = ["| 实验 | 指标 | 中位数（95% 区间） | 只出现在 |", "|---|---|---|---|"]
+    """One line per experiment and side: how many of its metrics only one document has."""
+    counts: dict[tuple[str, str], int] = {}
     for row in rows:
-        if row.reference is not None and row.current is not None:
-            continue
-        shown = row.current or row.reference
-        lines.append(
-            f"| `{row.experiment}` | {row.label} | {_with_interval(shown)} | {row.status} |"
-        )
+        counts[row.experiment, row.status] = counts.get((row.experiment, row.status), 0) + 1
+    lines = ["| 实验 | 指标数 | 只出现在 |", "|---|---:|---|"]
+    lines += [f"| `{exp_id}` | {n} | {status} |" for (exp_id, status), n in counts.items()]
     return "\n".join(lines)
+
+
+CSV_NAME = "reference-comparison.csv"
+CSV_COLUMNS = [
+    "experiment", "metric", "label", "unit", "reference_median", "reference_ci_low",
+    "reference_ci_high", "current_median", "current_ci_low", "current_ci_high", "ratio", "status",
+]  # fmt: skip
+
+
+def comparison_csv(reference: dict | None, current: dict) -> str:
+    """Every row of the comparison (the page shows only the largest changes) as CSV text;
+    only the header when there is no snapshot."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in compare(reference, current) if reference is not None else []:
+        ref, cur = row.reference or {}, row.current or {}
+        writer.writerow(
+            [row.experiment, row.key, row.label, row.unit]
+            + [ref.get(k, "") for k in ("median", "ci_low", "ci_high")]
+            + [cur.get(k, "") for k in ("median", "ci_low", "ci_high")]
+            + ["" if row.ratio is None else row.ratio, row.status]
+        )
+    return out.getvalue()
 
 
 MISSING_NOTE = """!!! note "没有参考快照"
@@ -241,11 +261,17 @@ MISSING_NOTE = """!!! note "没有参考快照"
     仓库里没有 `{path}`，本次构建不与参考快照对比。
     在仓库根目录运行 `make reference`（full 档测量全部实验，有效缓存直接复用），即可生成它。"""
 
+# 页面只列变化最大的这么多项（一屏读得完）；每一项都在 CSV 里
+SHOWN_CHANGES = 20
+CSV_LINK = f'<a href="{CSV_NAME}" download>{CSV_NAME}</a>'
+
 
 def render(
     reference: dict | None, current: dict, shown_path: str = "reference/results.json"
 ) -> str:
-    """The data page's comparison section as Markdown (a plain note when there is no snapshot)."""
+    """The data page's comparison section as Markdown (a plain note when there is no snapshot):
+    both environments, the counts, the SHOWN_CHANGES largest changes, and the one-sided metrics
+    per experiment; every row is in the CSV that export writes beside results.json."""
     if reference is None:
         return MISSING_NOTE.format(path=shown_path)
     rows = compare(reference, current)
@@ -259,7 +285,7 @@ def render(
         parts.append(
             f'!!! warning "档位不同"\n\n'
             f"    参考快照是 {ref_profile} 档，本次构建是 {cur_profile} 档："
-            "两档的输入规模和重复次数不同，下表只列出数字，不判断是否变化。"
+            "两档的输入规模和重复次数不同，这里不判断哪些数字变了，逐项的数字见 CSV。"
             "用 full 档构建（`make build` 或 `make serve`）才能与参考快照直接比较。"
         )
     summary = (
@@ -269,12 +295,24 @@ def render(
     others = len(both) - counts[CHANGED] - counts[WITHIN_NOISE]
     if others:
         summary += f"，{others} 个无法判断"
-    parts.append(f"### 逐项对比{NOT_SEARCHED}\n\n{summary}。\n\n" + comparison_table(rows))
+    summary += f"。每一项的两个中位数、区间与判断都在 {CSV_LINK} 里。"
+    section = f"### 逐项对比{NOT_SEARCHED}\n\n{summary}"
+    changed = sorted((r for r in both if r.status == CHANGED), key=_distance, reverse=True)
+    if changed:
+        shown = changed[:SHOWN_CHANGES]
+        rest = len(changed) - len(shown)
+        section += (
+            f"\n\n变化最大的 {len(shown)} 项（按本次与参考之比偏离 1 的程度排列"
+            + (f"；其余 {rest} 项见 CSV" if rest else "")
+            + "）：\n\n"
+            + comparison_table(shown)
+        )
+    parts.append(section)
     if one_sided:
         parts.append(
             f"### 只在一边出现的指标{NOT_SEARCHED}\n\n"
             "参考快照之后新增的实验或改名的指标出现在这里；"
-            "重新运行 `make reference` 后并入对比。\n\n" + one_sided_table(rows)
+            "重新运行 `make reference` 后并入对比。\n\n" + one_sided_table(one_sided)
         )
     return "\n\n".join(parts)
 

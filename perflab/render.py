@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import posixpath
 from html import escape
 
@@ -11,7 +10,7 @@ from perflab.claims import VERDICT_LABELS, Claim, Judgement
 from perflab.errors import PerflabError
 from perflab.registry import Chart
 from perflab.results import Metric, Result
-from perflab.units import fmt
+from perflab.units import fmt, when
 
 
 def _interval(metric: Metric) -> str:
@@ -143,20 +142,15 @@ def chart_html(result: Result, specs: list[Chart]) -> str:
     return "\n".join(drawn)
 
 
-def _when(iso: str) -> str:
-    try:
-        return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return iso or "未知时间"
-
-
 def provenance(result: Result) -> str:
     e = result.environment
     n = min((m.summary.n for m in result.metrics.values()), default=0)
     versions = {**e.get("libraries", {}), **e.get("tools", {})}
     libs = " · ".join(f"{k} {v}" for k, v in versions.items())
     parts = [
-        f"实测于 {_when(e.get('date', ''))}",
+        # make serve 时本机还没测的实验：数字来自参考快照（那台机器、那次提交、那个日期）
+        *(["参考快照（不是本机测的，后台测完后自动替换）"] if result.from_reference else []),
+        f"实测于 {when(e.get('date', ''))}",
         f"档位 {result.profile}",
         f"每项 n={n}",
         f"{e.get('cpu_model', '?')}，本实验用 {e.get('cpus_used', '?')} / "
@@ -179,7 +173,8 @@ def provenance(result: Result) -> str:
     if libs:
         parts.append(libs)
     parts.append(f"提交 {e.get('git_commit', '?')}")
-    parts.append("本次构建读取缓存" if result.from_cache else "本次构建新测")
+    if not result.from_reference:
+        parts.append("本次构建读取缓存" if result.from_cache else "本次构建新测")
     return f'<p class="perflab-provenance"><small>{escape(" · ".join(parts))}</small></p>'
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 # 示例输出与说法可用的单位：国际单位制的基本单位（秒、字节）、倍数、百分比、无单位（次数）；
@@ -52,3 +53,11 @@ def fmt_tick(value: float, unit: str) -> str:
     divisor, shown = scale_for(unit, value)
     number = f"{value / divisor:,.3g}"
     return f"{number}{shown}" if shown in ("", "×", "%") else f"{number} {shown}"
+
+
+def when(iso: str, unknown: str = "未知时间") -> str:
+    """An ISO 8601 timestamp as "YYYY-MM-DD HH:MM UTC"; `unknown` when empty or unreadable."""
+    try:
+        return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return iso or unknown

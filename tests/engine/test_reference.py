@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -98,20 +100,44 @@ def test_different_profiles_are_not_judged():
     assert "档位不同" in page and f"**{reference.CHANGED}**" not in page
 
 
-def test_rendered_comparison_shows_rows_counts_and_both_environments():
+def test_rendered_comparison_shows_changes_counts_one_sided_and_both_environments():
     page = reference.render(REFERENCE, CURRENT)
     table = page.split("### 逐项对比")[1].split("### 只在一边出现的指标")[0]
-    same_row = next(line for line in table.splitlines() if "same_s" in line)
     slower_row = next(line for line in table.splitlines() if "slower_s" in line)
-    assert same_row.endswith(f"| {reference.WITHIN_NOISE} |")
     assert slower_row.endswith(f"| **{reference.CHANGED}** |") and "| 2.00× |" in slower_row
+    # 在噪声内的一项不占页面，只在 CSV 里
+    assert "same_s" not in table and reference.CSV_NAME in table
     assert "1 个变化" in table and "1 个在噪声内" in table
     one_sided = page.split("### 只在一边出现的指标")[1]
+    assert "| `x.retired` | 1 | " + reference.ONLY_REFERENCE in one_sided
+    assert "| `x.added` | 1 | " + reference.ONLY_CURRENT in one_sided
     assert one_sided.count(reference.ONLY_REFERENCE) == 2
     assert one_sided.count(reference.ONLY_CURRENT) == 2
     environments = page.split("### 逐项对比")[0]
     cpu_row = next(line for line in environments.splitlines() if "CPU 型号" in line)
     assert "Reference CPU" in cpu_row and "Other CPU" in cpu_row and "不同" in cpu_row
+
+
+def test_the_page_lists_only_the_largest_changes_and_the_csv_every_row():
+    n = reference.SHOWN_CHANGES + 5
+    # 第 i 项变为 2+i 倍：越往后变化越大，页面从最大的列起
+    ref = results_doc("full", "c", {"x": [metric(f"python.m{i}_s", 1, 0.9, 1.1) for i in range(n)]})
+    cur = results_doc(
+        "full",
+        "c",
+        {"x": [metric(f"python.m{i}_s", 2 + i, 1.9 + i, 2.1 + i) for i in range(n)]},
+    )
+    page = reference.render(ref, cur)
+    shown = [line for line in page.splitlines() if line.startswith("| `x` |")]
+    assert len(shown) == reference.SHOWN_CHANGES
+    assert f"m{n - 1}_s" in shown[0] and "m5_s" in shown[-1]
+    assert "其余 5 项见 CSV" in page
+    rows = list(csv.DictReader(io.StringIO(reference.comparison_csv(ref, cur))))
+    assert len(rows) == n and {r["status"] for r in rows} == {reference.CHANGED}
+    assert float(rows[3]["ratio"]) == pytest.approx(5.0)
+    assert rows[3]["reference_median"] == "1" and rows[3]["current_median"] == "5"
+    header_only = reference.comparison_csv(None, cur)
+    assert header_only.strip() == ",".join(reference.CSV_COLUMNS)
 
 
 def test_missing_reference_gives_a_note_not_an_error(tmp_path: Path):
@@ -177,6 +203,13 @@ def test_the_committed_snapshot_is_a_valid_full_profile_run():
 def test_data_page_compares_this_build_with_the_snapshot(built_site: Path):
     html = (built_site / "data" / "index.html").read_text(encoding="utf-8")
     assert "与参考快照对比" in html and "两次测量的环境" in html
-    assert "参考快照：中位数" in html
-    # 测试用 quick 档构建，而快照是 full 档：页面必须说明两者不可直接比较
-    assert "档位不同" in html
+    # 测试用 quick 档构建，而快照是 full 档：页面必须说明两者不可直接比较，不列变化
+    assert "档位不同" in html and "参考快照：中位数" not in html
+    rows = list(csv.DictReader((built_site / "data" / reference.CSV_NAME).open(encoding="utf-8")))
+    snapshot = reference.load(paths.ROOT / "reference" / "results.json")
+    assert len(rows) >= sum(len(e["metrics"]) for e in snapshot["experiments"])
+    assert {r["status"] for r in rows} <= {
+        reference.OTHER_PROFILE,
+        reference.ONLY_CURRENT,
+        reference.ONLY_REFERENCE,
+    }
