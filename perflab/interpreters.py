@@ -2,10 +2,13 @@
 
 A spec is a version, "X.Y" (the default build) or "X.Y" + "t" (a free-threaded build), or a
 command such as "python3.12" or an absolute path. For a version the engine looks for
-`pythonX.Y[t]` in every PATH folder, then in pyenv's installs ($PYENV_ROOT or ~/.pyenv:
-versions/X.Y.*/bin/pythonX.Y[t], newest final patch first). Every candidate is started once to ask
-its exact version and whether the GIL is enabled; one that fails to start (a pyenv shim for a
-version that is not selected, say) or reports another version is passed over.
+`pythonX.Y[t]` in every PATH folder, then in the book's .venv/bin (where
+scripts/freethreaded-python.sh links the free-threaded builds uv installs; the publishing
+workflow runs .venv/bin/python without that folder on PATH), then in pyenv's installs
+($PYENV_ROOT or ~/.pyenv: versions/X.Y.*/bin/pythonX.Y[t], newest final patch first).
+Every candidate is started once to ask its exact version and whether the GIL is enabled; one
+that fails to start (a pyenv shim for a version that is not selected, say) or reports another
+version is passed over.
 No spec means the interpreter running the engine (the book's venv).
 """
 
@@ -68,6 +71,18 @@ def current() -> Interpreter:
     )
 
 
+# scripts/freethreaded-python.sh 让 uv 把 python3.13t、python3.14t 链接到这里
+SETUP_BIN = paths.ROOT / ".venv" / "bin"
+
+
+def _shown(folder: Path) -> str:
+    """A folder in the repository as a relative path (".venv/bin"), the same in every checkout."""
+    try:
+        return str(folder.relative_to(paths.ROOT))
+    except ValueError:
+        return str(folder)
+
+
 def pyenv_root() -> Path:
     return Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
 
@@ -96,13 +111,17 @@ def on_path(name: str) -> list[Path]:
 
 
 def candidates(spec: str) -> list[Path]:
-    """Where to look for a version spec, in order: PATH folders, then pyenv (newest patch)."""
+    """Where to look for a version spec, in order: PATH folders, the book's .venv/bin, then
+    pyenv (newest patch)."""
     match = VERSION_SPEC.match(spec)
     if not match:
         raise ValueError(f"{spec!r} is not a version spec like 3.12 or 3.13t")
     major, minor, t = match.groups()
     name = f"python{major}.{minor}{t}"
     found = on_path(name)
+    installed = SETUP_BIN / name
+    if installed not in found and installed.is_file() and os.access(installed, os.X_OK):
+        found.append(installed)
     prefix = f"{major}.{minor}."
     versions = pyenv_root() / "versions"
     if versions.is_dir():
@@ -198,7 +217,7 @@ def missing_reason(spec: str) -> str:
         major, minor, t = VERSION_SPEC.match(spec).groups()
         name = f"python{major}.{minor}{t}"
         where = pyenv_root() / "versions" / f"{major}.{minor}.*" / "bin"
-        return f"PATH 与 {where} 中都没有可运行的 {name}"
+        return f"PATH、{_shown(SETUP_BIN)} 与 {where} 中都没有可运行的 {name}"
     return f"没有可运行的 {spec}"
 
 
@@ -206,8 +225,8 @@ def require(spec: str | None, label: str) -> Interpreter:
     found = find(spec)
     if found is None:
         raise PerflabError(
-            f"{label}: Python interpreter {spec!r} not found on PATH or in pyenv "
-            f"({pyenv_root()}); install it or mark the run optional = true"
+            f"{label}: Python interpreter {spec!r} not found on PATH, in {_shown(SETUP_BIN)} or in "
+            f"pyenv ({pyenv_root()}); install it or mark the run optional = true"
         )
     return found
 

@@ -233,4 +233,11 @@ else
     stamp_set vegeta "$vegeta_key"
 fi
 
+# ---------------------------------------------------------------- 自由线程版 CPython（2.1 的 3.13t、3.14t）
+# 下载得到就用 uv 装上；下载不到（离线）说一行就跳过：不让 setup 失败，也不拖慢它（不重试、限时）
+if [[ "$MODE" != lint ]]; then
+    bash scripts/freethreaded-python.sh ||
+        say "跳过自由线程版 CPython：scripts/freethreaded-python.sh 出错（2.1 里这两行标为未测）"
+fi
+
 say "准备就绪"

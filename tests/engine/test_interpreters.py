@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,10 +42,13 @@ def fake_python(
 
 @pytest.fixture
 def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty PATH folder and an empty pyenv root; tests add interpreters to them."""
+    """An empty PATH folder, an empty .venv/bin and an empty pyenv root; tests add
+    interpreters to them."""
     (tmp_path / "bin").mkdir()
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
     (tmp_path / "pyenv" / "versions").mkdir(parents=True)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setattr(interpreters, "SETUP_BIN", tmp_path / "venv" / "bin")
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
     return tmp_path
 
@@ -92,6 +97,21 @@ def test_free_threaded_spec_needs_a_free_threaded_build(fake_env: Path):
     ft = interpreters.find("3.13t")
     assert ft.free_threaded and not ft.gil_enabled and ft.version == "3.13.1"
     assert interpreters.find("3.13") is None
+
+
+def test_the_books_venv_bin_is_searched_after_path_and_before_pyenv(fake_env: Path):
+    # scripts/freethreaded-python.sh 让 uv 把自由线程版链接进 .venv/bin；
+    # 发布工作流直接运行 .venv/bin/python，PATH 里没有这个目录
+    pyenv_python(fake_env, "3.13.9t", "python3.13t", free_threaded=True)
+    fake_python(fake_env / "venv" / "bin" / "python3.13t", "3.13.5", free_threaded=True)
+    found = interpreters.find("3.13t")
+    assert found.version == "3.13.5" and found.free_threaded
+    assert found.executable == str(fake_env / "venv" / "bin" / "python3.13t")
+    fake_python(fake_env / "bin" / "python3.13t", "3.13.1", free_threaded=True)
+    assert interpreters.find("3.13t").version == "3.13.1"
+    # 找不到时，原因里列出查过的三处
+    why = interpreters.missing_reason("3.14t")
+    assert "PATH" in why and str(fake_env / "venv" / "bin") in why and "pyenv" in why
 
 
 def test_command_specs(fake_env: Path):
@@ -280,3 +300,90 @@ def test_a_probe_is_remembered_across_builds_until_the_interpreter_changes(
     os.utime(python, ns=(0, python.stat().st_mtime_ns + 10**9))
     assert interpreters.probe(python).version == "3.12.1"
     assert runs.read_text().count("x") == 2
+
+
+# --- scripts/freethreaded-python.sh: uv installs 3.13t and 3.14t into .venv --------------------
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "freethreaded-python.sh"
+# 脚本要用 bash、timeout、grep：取测试开始时的 PATH（fake_env 会把 PATH 换成空目录）
+SYSTEM_PATH = os.environ.get("PATH", os.defpath)
+SKIP_LINE = re.compile(r"^==> 跳过自由线程版 CPython：.+（2\.1 里这两行标为未测）$")
+
+
+def run_script(venv: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    # 限时：下载不到时脚本必须很快返回，这里给足余量，挂住就算失败
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args],
+        env={**os.environ, "PATH": SYSTEM_PATH, "PERFLAB_VENV": str(venv), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def fake_uv(venv: Path, body: str) -> Path:
+    """A stand-in for .venv/bin/uv that writes its arguments and uv's variables to uv.log."""
+    uv = venv / "bin" / "uv"
+    uv.parent.mkdir(parents=True, exist_ok=True)
+    uv.write_text(
+        "#!/bin/sh\n"
+        f'echo "$* | $UV_PYTHON_INSTALL_DIR | $UV_PYTHON_BIN_DIR" >> "{venv}/uv.log"\n' + body
+    )
+    uv.chmod(0o755)
+    return uv
+
+
+def test_setup_skips_the_free_threaded_pythons_in_one_line_when_uv_cannot_download(
+    tmp_path: Path,
+):
+    real_uv = interpreters.SETUP_BIN / "uv"
+    if not real_uv.is_file():
+        pytest.fail("uv is not installed: run `make setup` (requirements.txt pins it)")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "uv").symlink_to(real_uv)
+    # UV_OFFLINE：在能联网的机器上也同样下载不到
+    proc = run_script(venv, UV_OFFLINE="1")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.splitlines()
+    assert SKIP_LINE.match(line), line
+    assert not (venv / "bin" / "python3.13t").exists()
+    # 发布工作流用 --require：同样的情况要失败，一行说明原因
+    proc = run_script(venv, "--require", UV_OFFLINE="1")
+    assert proc.returncode != 0
+    (error,) = proc.stderr.splitlines()
+    assert "装不上自由线程版 CPython" in error
+
+
+def test_the_free_threaded_install_is_bounded_in_time(tmp_path: Path):
+    venv = tmp_path / "venv"
+    fake_uv(venv, "exec sleep 30\n")  # 像一个挂住的下载
+    proc = run_script(venv, PERFLAB_FREETHREADED_TIMEOUT_S="1")
+    assert proc.returncode == 0
+    (line,) = proc.stdout.splitlines()
+    assert SKIP_LINE.match(line) and "超过 1 秒" in line, line
+    assert run_script(venv, "--require", PERFLAB_FREETHREADED_TIMEOUT_S="1").returncode != 0
+
+
+def test_installed_free_threaded_pythons_are_checked_and_found_by_the_engine(
+    tmp_path: Path, fake_env: Path
+):
+    venv = fake_env / "venv"
+    fake_uv(venv, "exit 0\n")  # 已经装好：uv 不联网，直接返回
+    for version in ("3.13", "3.14"):
+        fake_python(venv / "bin" / f"python{version}t", f"{version}.2", free_threaded=True)
+    proc = run_script(venv)
+    assert proc.returncode == 0, proc.stderr
+    assert "已就绪" in proc.stdout
+    # uv 装进 .venv/python，可执行文件链接到 .venv/bin：引擎查找的地方
+    args, install_dir, bin_dir = (venv / "uv.log").read_text().strip().split(" | ")
+    assert args == "python install 3.13t 3.14t"
+    assert (install_dir, bin_dir) == (str(venv / "python"), str(venv / "bin"))
+    for spec in ("3.13t", "3.14t"):
+        found = interpreters.find(spec)
+        assert found.free_threaded and found.executable == str(venv / "bin" / f"python{spec}")
+    # 装上的若是有 GIL 的构建（退出码 1 = sys._is_gil_enabled()），--require 不放过
+    (venv / "bin" / "python3.14t").write_text("#!/bin/sh\nexit 1\n")
+    proc = run_script(venv, "--require")
+    assert proc.returncode != 0 and "python3.14t" in proc.stderr
