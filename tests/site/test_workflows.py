@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,32 @@ def test_jobs_that_build_the_jar_cache_mavens_repository_keyed_on_the_pom(file: 
     script = run_lines(load(WORKFLOWS / file)["jobs"][job])
     assert "MAVEN_OPTS=-Dmaven.repo.local=$HOME/.m2/repository" in script, script
     assert "$GITHUB_ENV" in script
+
+
+def test_pages_installs_the_free_threaded_pythons_before_measuring_on_every_machine_kind():
+    measure = load(WORKFLOWS / "pages.yml")["jobs"]["measure"]
+    runs = [step.get("run", "") for step in measure["steps"]]
+    setup = runs.index("make setup")
+    shard = next(i for i, run in enumerate(runs) if "-m perflab run --shard" in run)
+    install = [
+        i
+        for i, run in enumerate(runs)
+        if re.search(r"^\s*bash scripts/freethreaded-python\.sh --require$", run, re.M)
+    ]
+    assert install, "the measure job never installs the free-threaded CPythons"
+    # 在 setup 之后（要用 requirements.txt 里的 uv）、测量之前
+    assert setup < install[0] < shard
+    # 每种机器的每一片都装：这一步、这个任务都没有条件，矩阵也不排除哪一格
+    assert "if" not in measure["steps"][install[0]] and "if" not in measure
+    assert "exclude" not in measure["strategy"]["matrix"]
+    # 装的正是 2.1 要测的自由线程版（registry/ch2/gil.toml 里带 t 的解释器）
+    script = (ROOT / "scripts" / "freethreaded-python.sh").read_text(encoding="utf-8")
+    installed = set(re.search(r"^VERSIONS=\(([^)]*)\)$", script, re.M).group(1).split())
+    registry = tomllib.loads((ROOT / "registry" / "ch2" / "gil.toml").read_text(encoding="utf-8"))
+    wanted = {
+        run["interpreter"]
+        for exp in registry["experiment"]
+        for run in exp.get("run", [])
+        if str(run.get("interpreter", "")).endswith("t")
+    }
+    assert {"3.13t", "3.14t"} <= wanted <= installed, (wanted, installed)
