@@ -343,14 +343,19 @@ def test_setup_skips_the_free_threaded_pythons_in_one_line_when_uv_cannot_downlo
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "uv").symlink_to(real_uv)
-    # UV_OFFLINE：在能联网的机器上也同样下载不到
-    proc = run_script(venv, UV_OFFLINE="1")
+    # UV_OFFLINE 与空缓存：在能联网、下载过的机器上也同样下载不到
+    offline = {
+        "UV_OFFLINE": "1",
+        "UV_CACHE_DIR": str(tmp_path / "cache"),
+        "UV_PYTHON_CACHE_DIR": str(tmp_path / "python-cache"),
+    }
+    proc = run_script(venv, **offline)
     assert proc.returncode == 0, proc.stderr
     (line,) = proc.stdout.splitlines()
     assert SKIP_LINE.match(line), line
     assert not (venv / "bin" / "python3.13t").exists()
     # 发布工作流用 --require：同样的情况要失败，一行说明原因
-    proc = run_script(venv, "--require", UV_OFFLINE="1")
+    proc = run_script(venv, "--require", **offline)
     assert proc.returncode != 0
     (error,) = proc.stderr.splitlines()
     assert "装不上自由线程版 CPython" in error
