@@ -1,8 +1,10 @@
 """The GitHub Actions workflows: valid (actionlint) and within the project's security policy.
 
 Policy: least-privilege permissions (read-only at the top, writes only where Pages is
-deployed), every action pinned to a full commit SHA with its version in a comment, no
-`pull_request_target`, and the same commands a developer runs locally.
+deployed, and `contents: write` only in the one job that keeps each publishing run's results on
+the perflab-history branch, after a deploy on main), every action pinned to a full commit SHA
+with its version in a comment, no `pull_request_target`, a checkout keeps its token only in that
+history job, and the same commands a developer runs locally.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
 # Writes a job may ask for, and only the job that deploys to Pages.
 DEPLOY_WRITES = {"pages", "id-token"}
+# The one job that may write the repository's contents (and keep a checkout's token): it pushes
+# each publishing run's merged results to the history branch after a successful deploy.
+HISTORY_JOB = ("pages.yml", "history")
+HISTORY_BRANCH = "perflab-history"
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^\s+#\s*v\d+(?:\.\d+)*\b")
@@ -105,6 +111,9 @@ def test_least_privilege(path: Path):
         writes = {scope for scope, value in perms.items() if value == "write"}
         if not writes:
             continue
+        if (path.name, name) == HISTORY_JOB:
+            assert writes == {"contents"}, f"{path.name}/{name}: writes {sorted(writes)}"
+            continue
         steps = [step.get("uses", "") for step in job.get("steps", [])]
         assert any(u.startswith("actions/deploy-pages@") for u in steps), (
             f"{path.name}/{name} asks for {sorted(writes)} but does not deploy to Pages"
@@ -117,10 +126,11 @@ def test_jobs_are_bounded_and_checkouts_keep_no_token(path: Path):
     doc = load(path)
     for name, job in doc["jobs"].items():
         assert "timeout-minutes" in job, f"{path.name}/{name}: set timeout-minutes"
+        keeps_token = (path.name, name) == HISTORY_JOB
         for step in job.get("steps", []):
             if step.get("uses", "").startswith("actions/checkout@"):
-                assert step.get("with", {}).get("persist-credentials") is False, (
-                    f"{path.name}/{name}: checkout with persist-credentials: false"
+                assert step.get("with", {}).get("persist-credentials") is keeps_token, (
+                    f"{path.name}/{name}: checkout with persist-credentials: {keeps_token}"
                 )
 
 
@@ -240,3 +250,105 @@ def test_pages_installs_the_free_threaded_pythons_before_measuring_on_every_mach
         if str(run.get("interpreter", "")).endswith("t")
     }
     assert {"3.13t", "3.14t"} <= wanted <= installed, (wanted, installed)
+
+
+def test_only_the_history_job_writes_contents_after_a_deploy_on_main_never_for_a_pull_request():
+    writers = [
+        (path.name, name)
+        for path in FILES
+        for name, job in load(path)["jobs"].items()
+        if (job.get("permissions") or {}).get("contents") == "write"
+    ]
+    assert writers == [HISTORY_JOB], writers
+    doc = load(WORKFLOWS / "pages.yml")
+    assert not {"pull_request", "pull_request_target"} & events(doc), events(doc)
+    job = doc["jobs"]["history"]
+    assert job["permissions"] == {"contents": "write"}
+    # 部署成功之后才运行（needs 隐含 success()），且只在 main 上、不在拉取请求里
+    assert job["needs"] in ("deploy", ["deploy"])
+    condition = job["if"]
+    assert "github.ref == 'refs/heads/main'" in condition, condition
+    assert "github.event_name != 'pull_request'" in condition, condition
+    assert not re.search(r"always\(\)|failure\(\)|cancelled\(\)", condition), condition
+    # 它只用 git 推送那个分支，不运行仓库里的代码（make、python、脚本）
+    script = run_lines(job)
+    runs_code = r"^\s*(?:make|python3?|pytest|bash|sh)\b|^\s*\.\.?/|\.venv/bin/"
+    assert not re.search(runs_code, script, re.M), script
+    assert re.search(r"git push .*HEAD:refs/heads/\$HISTORY_BRANCH", script), script
+    assert job["env"]["HISTORY_BRANCH"] == HISTORY_BRANCH and int(job["env"]["HISTORY_KEEP"]) > 0
+    downloads = [s for s in job["steps"] if "download-artifact@" in s.get("uses", "")]
+    assert downloads and downloads[0]["with"]["name"] == "history-entry"
+
+
+def test_pages_builds_with_the_history_branch_fetched_read_only():
+    build = load(WORKFLOWS / "pages.yml")["jobs"]["build"]
+    assert "write" not in (build.get("permissions") or {}).values()
+    checkouts = [
+        s["with"]
+        for s in build["steps"]
+        if s.get("uses", "").startswith("actions/checkout@") and "ref" in s.get("with", {})
+    ]
+    assert checkouts == [
+        {"ref": HISTORY_BRANCH, "path": "history", "persist-credentials": False}
+    ], checkouts
+    assert re.search(r"^mkdir -p history$", run_lines(build), re.M), (
+        "no empty folder on a first run"
+    )
+    make_build = next(s for s in build["steps"] if s.get("run", "").strip() == "make build")
+    assert make_build["env"]["PERFLAB_HISTORY"] == "history"
+    uploads = [s["with"] for s in build["steps"] if "upload-artifact@" in s.get("uses", "")]
+    assert any(u["name"] == "history-entry" for u in uploads), uploads
+
+
+def test_the_history_jobs_script_keeps_the_newest_runs_on_one_commit(tmp_path: Path):
+    """The history job's git script, run against a local bare repository three times: the first
+    run creates the branch, later ones add their file and drop the oldest beyond HISTORY_KEEP,
+    and the branch stays one commit (a force push guarded by the tip it started from)."""
+    (step,) = [s for s in load(WORKFLOWS / "pages.yml")["jobs"]["history"]["steps"] if "run" in s]
+    origin = tmp_path / "origin.git"
+
+    def git(*args: str, cwd: Path = tmp_path) -> str:
+        env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    git("init", "-q", "--bare", "-b", "main", str(origin))
+    seed = tmp_path / "seed"
+    git("clone", "-q", str(origin), str(seed))
+    (seed / "code.txt").write_text("主分支的代码\n", encoding="utf-8")
+    git("add", "code.txt", cwd=seed)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init", cwd=seed)
+    git("push", "-q", "origin", "HEAD:main", cwd=seed)
+    for day in (1, 2, 3):
+        work = tmp_path / f"run{day}"
+        (work / "entry").mkdir(parents=True)
+        (work / "entry" / f"2026-12-0{day}T031700Z-c{day}.json").write_text("{}", encoding="utf-8")
+        git("clone", "-q", "--depth", "1", f"file://{origin}", str(work / "history"))
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GITHUB_WORKSPACE": str(work),
+            "GITHUB_SHA": f"c{day}",
+            "GITHUB_RUN_ID": str(day),
+            "HISTORY_BRANCH": HISTORY_BRANCH,
+            "HISTORY_KEEP": "2",
+        }
+        done = subprocess.run(
+            ["bash", "-e", "-c", step["run"]],
+            cwd=work / "history",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    files = git("--git-dir", str(origin), "ls-tree", "--name-only", HISTORY_BRANCH).split()
+    assert files == ["2026-12-02T031700Z-c2.json", "2026-12-03T031700Z-c3.json", "README.md"]
+    assert len(git("--git-dir", str(origin), "rev-list", HISTORY_BRANCH).split()) == 1
+    # main 没有被碰过
+    assert git("--git-dir", str(origin), "ls-tree", "--name-only", "main").split() == ["code.txt"]
