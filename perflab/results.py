@@ -93,6 +93,8 @@ class Result:
     environment: dict = field(default_factory=dict)
     duration_s: float = 0.0
     from_cache: bool = False
+    # make serve：本机还没有有效结果，先用参考快照里的这一份（不进缓存，不作本机结果导出）
+    from_reference: bool = False
 
     def metric(self, key: str) -> Metric:
         try:
