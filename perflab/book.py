@@ -19,7 +19,6 @@ from perflab import (
     document,
     env,
     measure,
-    reference,
     registry,
     render,
     settings,
