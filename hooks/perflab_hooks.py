@@ -16,7 +16,7 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 
 from perflab import book, export, reference, runner  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
-from perflab.site import exec_cache  # noqa: E402
+from perflab.site import exec_cache, slots  # noqa: E402
 
 
 def on_startup(command, **kwargs) -> None:
@@ -40,6 +40,7 @@ def on_pre_build(config, **kwargs) -> None:
             flush=True,
         )
         session.chart_slots = {}
+        slots.open_build()
         session.measure_all()
     except PerflabError as exc:
         raise PluginError(f"perflab: {exc}") from None
@@ -52,7 +53,7 @@ def on_page_markdown(markdown, page, **kwargs):
 
 def on_post_page(output, page, **kwargs):
     try:
-        return book.fill_chart_slots(output)
+        return book.fill_chart_slots(slots.fill(output))
     except PerflabError as exc:
         raise PluginError(f"perflab: {page.file.src_uri}: {exc}") from None
 

@@ -18,7 +18,8 @@ from perflab import document, files, reference
 def write(doc: dict, out_dir: Path) -> None:
     """Write results.json, results.csv (one row per metric) and the snapshot comparison into
     out_dir; a malformed snapshot raises PerflabError naming it."""
-    files.write_json(out_dir / "results.json", doc, indent=1)
+    # 不缩进：C 编码器快几倍，下载也小四分之一（任何 JSON 查看器都能排版）
+    files.write_json(out_dir / "results.json", doc)
     table = io.StringIO(newline="")
     writer = csv.DictWriter(table, fieldnames=document.CSV_COLUMNS)
     writer.writeheader()

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from perflab import files, paths
+from perflab import files, paths, toolchain
 from perflab.errors import PerflabError
 from perflab.runner import run_group, tail
 
@@ -54,9 +54,16 @@ def mvn_version() -> str | None:
     mvn = shutil.which("mvn")
     if mvn is None:
         return None
-    done = subprocess.run([mvn, "-B", "--version"], capture_output=True, text=True, timeout=60)
-    first = done.stdout.strip().splitlines()[:1]
-    return re.sub(r"\x1b\[[0-9;]*m", "", first[0]).split(" (")[0] if first else None
+
+    def ask() -> str | None:
+        done = subprocess.run([mvn, "-B", "--version"], capture_output=True, text=True, timeout=60)
+        first = done.stdout.strip().splitlines()[:1]
+        return re.sub(r"\x1b\[[0-9;]*m", "", first[0]).split(" (")[0] if first else None
+
+    # 版本由 Maven 自己的 jar 决定（升级时 mvn 脚本本身可能不变）：盯住 lib 下的每个文件
+    lib = Path(mvn).resolve().parent.parent / "lib"
+    jars = sorted(lib.iterdir()) if lib.is_dir() else []
+    return toolchain.remembered(mvn, ask, also=jars)
 
 
 @functools.cache
@@ -65,9 +72,13 @@ def java_version() -> str | None:
     java = shutil.which("java")
     if java is None:
         return None
-    done = subprocess.run([java, "--version"], capture_output=True, text=True, timeout=60)
-    first = done.stdout.strip().splitlines()[:1]
-    return first[0] if first else None
+
+    def ask() -> str | None:
+        done = subprocess.run([java, "--version"], capture_output=True, text=True, timeout=60)
+        first = done.stdout.strip().splitlines()[:1]
+        return first[0] if first else None
+
+    return toolchain.remembered(java, ask)
 
 
 def source_files(project: Path) -> list[Path]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from perflab import settings
+from perflab import files, paths, settings
 from perflab.errors import PerflabError
 
 INSTALL_HINT = "运行 `make setup` 安装依赖"
@@ -45,13 +49,40 @@ def require_tool(name: str) -> str:
     return path
 
 
+def remembered(
+    executable: str, probe: Callable[[], str | None], also: Iterable[Path] = ()
+) -> str | None:
+    """What `probe()` says about `executable` (a version line), asked once and kept on disk
+    under <cache>/versions/ until the executable's file, or one of `also`, changes (path, size
+    and modification time, symlinks followed). Asking costs a process start on every build
+    otherwise: 0.2 s for Maven, which starts a JVM. A file that cannot be read is asked again.
+    """
+    watched = [Path(executable), *also]
+    try:
+        stamp = [(str(f.resolve()), f.stat().st_mtime_ns, f.stat().st_size) for f in watched]
+    except OSError:
+        return probe()
+    digest = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:24]
+    stored = paths.cache_dir() / "versions" / f"{digest}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return json.loads(stored.read_text(encoding="utf-8"))["answer"]
+    answer = probe()
+    with contextlib.suppress(OSError):  # 写不进缓存只是下次再问一遍
+        files.write_json(stored, {"executable": executable, "answer": answer})
+    return answer
+
+
 @functools.cache
 def go_version() -> str | None:
     go = find_go()
     if go is None:
         return None
-    out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60)
-    return out.stdout.strip() or None
+
+    def ask() -> str | None:
+        out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60)
+        return out.stdout.strip() or None
+
+    return remembered(go, ask)
 
 
 def go_env() -> dict[str, str]:
@@ -70,6 +101,10 @@ def tool_version(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         return "not found"
+    return remembered(path, lambda: _ask_version(name, path))
+
+
+def _ask_version(name: str, path: str) -> str:
     for flag in ("--version", "-version", "-v"):
         try:
             out = subprocess.run([path, flag], capture_output=True, text=True, timeout=30)

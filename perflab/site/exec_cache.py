@@ -8,13 +8,15 @@ fingerprint of everything the conversion depends on (mkdocs.yml and the versions
 pymdown-extensions and markdown-exec), and hands it back instead of converting again.
 
 Output that makes headings (they must reach the page's table of contents) or carries stashed
-HTML is always converted afresh. `install()` wraps markdown-exec's converter once per process;
-if markdown-exec's internals move in a future version, it does nothing and the build is only
-slower (markdown-exec is pinned in requirements.txt).
+HTML is always converted afresh and stays in the page; all other output is held back from the
+search index (perflab.site.slots) and joins the page once it is rendered. `install()` wraps
+markdown-exec's converter once per process; if markdown-exec's internals move in a future
+version, it does nothing and the build is only slower (markdown-exec is pinned).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import re
@@ -22,6 +24,7 @@ import re
 from markupsafe import Markup
 
 from perflab import files, paths
+from perflab.site import slots
 
 HEADING = re.compile(r"^\s{0,3}#|<h[1-6][\s>]", re.MULTILINE)
 PACKAGES = ("markdown", "pymdown-extensions", "markdown-exec", "mkdocs-material")
@@ -43,15 +46,13 @@ def cached_convert(convert, fingerprint: str):
         key = hashlib.sha256(f"{fingerprint}\0{id_prefix}\0{text}".encode()).hexdigest()
         path = paths.cache_dir() / "markdown" / key[:2] / f"{key}.html"
         try:
-            return Markup(path.read_text(encoding="utf-8"))  # noqa: S704 我们自己转换出的 HTML
+            html = path.read_text(encoding="utf-8")
         except OSError:
-            pass
-        markup = convert(self, text, stash=stash, id_prefix=id_prefix)
-        try:
-            files.write_text(path, str(markup))
-        except OSError:
-            pass  # 缓存写不进去只是慢一点
-        return markup
+            html = str(convert(self, text, stash=stash, id_prefix=id_prefix))
+            with contextlib.suppress(OSError):  # 缓存写不进去只是慢一点
+                files.write_text(path, html)
+        # 我们自己转换出的 HTML
+        return Markup(slots.hold(html))
 
     wrapper.perflab_cached = True
     return wrapper
