@@ -55,14 +55,31 @@ def git_commit() -> str:
         return "unknown"
 
 
-def library_versions(names: list[str]) -> dict[str, str]:
-    versions = {}
-    for name in names:
+def _site_stamp() -> tuple[int, ...]:
+    """Modification times of the import path's folders: installing, upgrading or removing a
+    package adds or removes a *.dist-info folder in one of them, which changes its mtime."""
+    stamps = []
+    for entry in sys.path:
         try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+            stamps.append(os.stat(entry or ".").st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
+
+
+@functools.lru_cache(maxsize=512)
+def _version(name: str, stamp: tuple[int, ...]) -> str:
+    # importlib.metadata 每次都要找并解析 METADATA（约 1.5 ms）：同一套安装只问一次
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def library_versions(names: list[str]) -> dict[str, str]:
+    """{name: installed version or "not installed"}, read again once anything is (un)installed."""
+    stamp = _site_stamp()
+    return {name: _version(name, stamp) for name in names}
 
 
 def python_version() -> str:

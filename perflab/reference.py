@@ -11,6 +11,7 @@ row goes into data/reference-comparison.csv. PERFLAB_REFERENCE names another sna
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -80,11 +81,19 @@ def _problem(doc: object) -> str | None:
 
 
 def load(path: Path | None = None) -> dict | None:
-    """The snapshot, or None when the file does not exist; a malformed file raises, naming it."""
+    """The snapshot, or None when the file does not exist; a malformed file raises, naming it.
+    Read once per version of the file (path, inode, size, mtime): a build asks three times."""
     path = path or reference_path()
-    shown = paths.relative(path)
-    if not path.exists():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return None
+    return _load(path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: Path, inode: int, size: int, mtime_ns: int) -> dict:
+    shown = paths.relative(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

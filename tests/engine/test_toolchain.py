@@ -1,4 +1,4 @@
-"""Tool versions asked once and remembered on disk until the tool's files change."""
+"""Tool and library versions asked once and remembered until what they describe changes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from perflab import toolchain
+from perflab import env, toolchain
 
 
 @pytest.fixture
@@ -53,3 +53,22 @@ def test_an_unreadable_record_or_a_missing_executable_asks_again(cache: Path, tm
     record.write_text("{not json", encoding="utf-8")
     assert toolchain.remembered(str(tool), lambda: next(answers)) == "second"
     assert toolchain.remembered(str(tmp_path / "gone"), lambda: next(answers)) == "third"
+
+
+def test_library_versions_are_read_again_once_something_is_installed(monkeypatch):
+    asked: list[str] = []
+    stamp = [(1,)]
+
+    def version(name: str) -> str:
+        asked.append(name)
+        return f"{len(asked)}.0"
+
+    env._version.cache_clear()
+    monkeypatch.setattr(env.importlib.metadata, "version", version)
+    monkeypatch.setattr(env, "_site_stamp", lambda: stamp[0])
+    assert env.library_versions(["orjson"]) == {"orjson": "1.0"}
+    assert env.library_versions(["orjson"]) == {"orjson": "1.0"}
+    stamp[0] = (2,)  # pip 装了、升级或删了什么：site-packages 的修改时间变了
+    assert env.library_versions(["orjson"]) == {"orjson": "2.0"}
+    assert asked == ["orjson", "orjson"]
+    env._version.cache_clear()
