@@ -50,6 +50,8 @@ class Book:
             self.profile, self.machines = shards.load_merged(self.merged_from, env.git_commit())
             self.refresh = False
         self._by_machine: dict[str, list[tuple[str, Result]]] = {}
+        # 本次构建里各实验的缓存键（measure_all 先算好一次）
+        self.keys: dict[str, str] = {}
         self._document: dict | None = None
         # 站点构建时图表先留一个占位，页面渲染完再换成 SVG（见 chart_block）；None = 直接内联
         self.chart_slots: dict[str, str] | None = None
@@ -63,7 +65,11 @@ class Book:
                 result = self.on_machines(exp_id)[0][1]
             else:
                 result = measure.obtain(
-                    exp, self.profile, refresh=self.refresh, progress=progress or (lambda _: None)
+                    exp,
+                    self.profile,
+                    refresh=self.refresh,
+                    progress=progress or (lambda _: None),
+                    key=self.keys.get(exp_id),
                 )
             check.require_valid(exp, self.claims_for(experiment=exp_id), result)
             self.results[exp_id] = result
@@ -103,7 +109,13 @@ class Book:
             labels = "、".join(m.label for m in self.machines)
             report(f"[perflab] 读取合并的结果 {self.merged_from}（{labels}），本机不测量")
         elif not self.refresh:
-            stale = [e for e in self.experiments.values() if cache.load(e, self.profile)[0] is None]
+            # 每个实验的缓存键只算一次：这里判断哪些要测，下面取结果时沿用
+            self.keys = {e.id: cache.cache_key(e, self.profile) for e in self.experiments.values()}
+            stale = [
+                e
+                for e in self.experiments.values()
+                if cache.load(e, self.profile, self.keys[e.id])[0] is None
+            ]
             if stale:
                 report(
                     f"[perflab] {len(stale)}/{total} 个实验没有这份代码的有效缓存，要先测量"

@@ -86,13 +86,19 @@ def run_plan(plan: Plan, progress: Progress = _silent) -> Result:
 
 
 def obtain(
-    exp: Experiment, profile: str, *, refresh: bool = False, progress: Progress = _silent
+    exp: Experiment,
+    profile: str,
+    *,
+    refresh: bool = False,
+    progress: Progress = _silent,
+    key: str | None = None,
 ) -> Result:
     """The cached result when still valid, else a fresh measurement (stored for next time).
 
-    The cache key is computed once, before measuring, and the result is stored under it.
+    The cache key is computed once, before measuring (or given: the build works out every
+    experiment's key once, up front), and a fresh result is stored under it.
     """
-    key = cache.cache_key(exp, profile)
+    key = key or cache.cache_key(exp, profile)
     if not refresh:
         cached, why = cache.load(exp, profile, key)
         if cached is not None:
