@@ -15,6 +15,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${PERFLAB_VENV:-$ROOT/.venv}"
 # 与 registry/ch2/gil.toml 里 interpreter = "3.13t"、"3.14t" 的运行一一对应
 VERSIONS=(3.13t 3.14t)
+# 发布的运行器（python:3.11 容器）只有 3.11：--require 时把 2.1 同台比较的默认构建也装上
+RUNNER_DEFAULTS=(3.12 3.13 3.14)
 LIMIT_S="${PERFLAB_FREETHREADED_TIMEOUT_S:-180}"
 
 REQUIRE=0
@@ -42,12 +44,15 @@ command -v timeout >/dev/null 2>&1 || give_up "没有 timeout 命令（coreutils
 export UV_PYTHON_INSTALL_DIR="$VENV/python" UV_PYTHON_BIN_DIR="$VENV/bin" UV_NO_PROGRESS=1
 if ((!REQUIRE)); then
     export UV_HTTP_RETRIES="${UV_HTTP_RETRIES:-0}" UV_HTTP_CONNECT_TIMEOUT="${UV_HTTP_CONNECT_TIMEOUT:-5}"
+    DEFAULTS=()
+else
+    DEFAULTS=("${RUNNER_DEFAULTS[@]}")
 fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 # 已经装好时 uv 不联网，立即返回
-if timeout "$LIMIT_S" "$UV" python install "${VERSIONS[@]}" >"$log" 2>&1; then
+if timeout "$LIMIT_S" "$UV" python install "${VERSIONS[@]}" "${DEFAULTS[@]}" >"$log" 2>&1; then
     status=0
 else
     status=$?
@@ -67,9 +72,13 @@ for version in "${VERSIONS[@]}"; do
     "$exe" -E -s -c 'import sys; sys.exit(sys._is_gil_enabled())' >/dev/null 2>&1 ||
         give_up "$exe 运行不了，或不是关掉 GIL 的自由线程版"
 done
-say "自由线程版 CPython ${VERSIONS[*]} 已就绪（uv 装在 .venv/python，链接在 .venv/bin）"
+for version in "${DEFAULTS[@]}"; do
+    "$VENV/bin/python$version" -E -s -c 'pass' >/dev/null 2>&1 ||
+        give_up "$VENV/bin/python$version 运行不了"
+done
+say "CPython ${VERSIONS[*]} ${DEFAULTS[*]} 已就绪（uv 装在 .venv/python，链接在 .venv/bin）"
 if ((REQUIRE)); then
-    for version in "${VERSIONS[@]}"; do
+    for version in "${VERSIONS[@]}" "${DEFAULTS[@]}"; do
         "$VENV/bin/python$version" -VV
     done
 fi

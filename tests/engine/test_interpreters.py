@@ -388,6 +388,13 @@ def test_installed_free_threaded_pythons_are_checked_and_found_by_the_engine(
     for spec in ("3.13t", "3.14t"):
         found = interpreters.find(spec)
         assert found.free_threaded and found.executable == str(venv / "bin" / f"python{spec}")
+    # 发布的运行器（--require）还装 2.1 同台比较的默认构建
+    for version in ("3.12", "3.13", "3.14"):
+        fake_python(venv / "bin" / f"python{version}", f"{version}.1", free_threaded=False)
+    proc = run_script(venv, "--require")
+    assert proc.returncode == 0, proc.stderr
+    args = (venv / "uv.log").read_text().strip().splitlines()[-1].split(" | ")[0]
+    assert args == "python install 3.13t 3.14t 3.12 3.13 3.14"
     # 装上的若是有 GIL 的构建（退出码 1 = sys._is_gil_enabled()），--require 不放过
     (venv / "bin" / "python3.14t").write_text("#!/bin/sh\nexit 1\n")
     proc = run_script(venv, "--require")
