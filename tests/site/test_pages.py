@@ -395,6 +395,7 @@ MARKDOWN: dict[str, list[Callable[[str], None]]] = {
     "pages.methodology.calibration": [bullets, has("钉在 CPU", "wrk", "vegeta", "倍")],
     "pages.data.overview": [table(), has("| 实验 | id | 指标数 |", "`ch1.gil`", "`ch5.mixed`")],
     "pages.data.reference_comparison": [has("两次测量的环境", "reference-comparison.csv")],
+    "pages.history.overview": [table(), has("| 说法 | 测量点 |", "本次构建", "`ch1.gil.")],
 }
 
 
