@@ -2,7 +2,8 @@
 
 The MkDocs hook measures every registered experiment before pages render (with progress on
 stderr); a page then only reads results. Run standalone (a reader pasting a page's code into
-Python), the same calls measure lazily, using the cache.
+Python), the same calls measure lazily, using the cache. Under `make serve` (PERFLAB_SERVE)
+the reference snapshot stands in for what has no valid cached result (perflab.serve).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from perflab import (
     document,
     env,
     measure,
+    reference,
     registry,
     render,
+    serve,
     settings,
     shards,
     units,
@@ -36,7 +39,9 @@ def _stderr(line: str) -> None:
 
 
 class Book:
-    def __init__(self, profile: str | None = None, refresh: bool | None = None) -> None:
+    def __init__(
+        self, profile: str | None = None, refresh: bool | None = None, stand_in: bool | None = None
+    ) -> None:
         self.profile = profile or settings.profile()
         self.refresh = settings.refresh() if refresh is None else refresh
         self.experiments = registry.load()
@@ -52,6 +57,13 @@ class Book:
         self._by_machine: dict[str, list[tuple[str, Result]]] = {}
         # 本次构建里各实验的缓存键（measure_all 先算好一次）
         self.keys: dict[str, str] = {}
+        # make serve：没有有效缓存的实验先用参考快照的结果，由后台进程补测（perflab.serve）；
+        # 默认看 PERFLAB_SERVE（MkDocs 进程与它的笔记本内核），命令行一律 False
+        wanted = settings.serve_from_reference() if stand_in is None else stand_in
+        self.stand_in = wanted and not self.machines and not self.refresh
+        self._snapshot: dict | None = None
+        # 自上次清空以来读到的参考快照结果（钩子每渲染一页清空一次，据此给该页加说明）
+        self.snapshot_reads: set[str] = set()
         self._document: dict | None = None
         # 站点构建时图表先留一个占位，页面渲染完再换成 SVG（见 chart_block）；None = 直接内联
         self.chart_slots: dict[str, str] | None = None
@@ -61,19 +73,49 @@ class Book:
     def result(self, exp_id: str, progress=None) -> Result:
         if exp_id not in self.results:
             exp = registry.get(self.experiments, exp_id)
+            progress = progress or (lambda _: None)
             if self.machines:
                 result = self.on_machines(exp_id)[0][1]
+            elif self.stand_in:
+                result = self._cached_or_snapshot(exp, progress)
             else:
                 result = measure.obtain(
                     exp,
                     self.profile,
                     refresh=self.refresh,
-                    progress=progress or (lambda _: None),
+                    progress=progress,
                     key=self.keys.get(exp_id),
                 )
             check.require_valid(exp, self.claims_for(experiment=exp_id), result)
             self.results[exp_id] = result
+        if self.results[exp_id].from_reference:
+            self.snapshot_reads.add(exp_id)
         return self.results[exp_id]
+
+    def snapshot(self) -> dict | None:
+        """The reference snapshot (read once per session), None when there is none."""
+        if self._snapshot is None:
+            self._snapshot = reference.load() or {}
+        return self._snapshot or None
+
+    def _cached_or_snapshot(self, exp, progress) -> Result:
+        """Serve mode: the valid cached result, else the snapshot's, else measure it now."""
+        claims = self.claims_for(experiment=exp.id)
+        key = self.keys.get(exp.id) or cache.cache_key(exp, self.profile)
+        cached, why = cache.load(exp, self.profile, key)
+        if cached is not None:
+            try:
+                result = measure.finish(cached, exp)
+                check.require_valid(exp, claims, result)
+                return result
+            except PerflabError as exc:
+                why = str(exc).splitlines()[0]
+        result, why_not = serve.stand_in(exp, self.profile, claims, self.snapshot())
+        if result is not None:
+            progress(f"本机没有有效结果（{why}）：先用参考快照的数字，后台测量后自动替换")
+            return result
+        progress(f"{why_not}，现在测量")
+        return measure.obtain(exp, self.profile, progress=progress, key=key)
 
     def on_machines(self, exp_id: str) -> list[tuple[str, Result]]:
         """(machine label, result) for every machine of a merged build; PerflabError naming
@@ -108,6 +150,11 @@ class Book:
         if self.machines:
             labels = "、".join(m.label for m in self.machines)
             report(f"[perflab] 读取合并的结果 {self.merged_from}（{labels}），本机不测量")
+        elif self.stand_in:
+            report(
+                "[perflab] make serve：没有有效缓存的实验先用参考快照的数字"
+                "（页面上标注“参考快照”），站点启动后由后台进程逐个测量、自动替换"
+            )
         elif not self.refresh:
             # 每个实验的缓存键只算一次：这里判断哪些要测，下面取结果时沿用
             self.keys = {e.id: cache.cache_key(e, self.profile) for e in self.experiments.values()}
@@ -126,8 +173,11 @@ class Book:
             started = time.perf_counter()
             result = self.result(exp_id, progress=lambda msg, p=prefix: report(f"{p}：{msg}"))
             how = "缓存有效，未重测" if result.from_cache else "测量完成"
+            if result.from_reference:
+                how = "取自参考快照，留给后台测量"
             report(f"{prefix}：{how}（{time.perf_counter() - started:.1f} s）")
-            busy = None if result.from_cache else contention.busy_note(result.environment)
+            fresh = not (result.from_cache or result.from_reference)
+            busy = contention.busy_note(result.environment) if fresh else None
             if busy:
                 report(f"{prefix}：{busy}")
         self.check_claims()
@@ -165,10 +215,14 @@ class Book:
 
     def document(self) -> dict:
         """The results document of this build (built once: the exported files and the data
-        page's comparison read the same one)."""
+        page's comparison read the same one). Only what this machine measured: results the
+        snapshot stands in for, and the verdicts read from them, are left out."""
         if self._document is None:
             results = [self.result(exp_id) for exp_id in self.experiments]
-            judgements = [self.judge(c) for c in self.claims]
+            results = [r for r in results if not r.from_reference]
+            judgements = [
+                self.judge(c) for c in self.claims if not self.result(c.experiment).from_reference
+            ]
             self._document = document.build(self.profile, results, judgements)
             if self.machines:
                 self._document["machines"] = [
@@ -209,10 +263,12 @@ def fill_chart_slots(html: str) -> str:
 _current: Book | None = None
 
 
-def start(profile: str | None = None, refresh: bool | None = None) -> Book:
+def start(
+    profile: str | None = None, refresh: bool | None = None, stand_in: bool | None = None
+) -> Book:
     """A fresh session (one per site build)."""
     global _current
-    _current = Book(profile, refresh)
+    _current = Book(profile, refresh, stand_in)
     return _current
 
 

@@ -7,8 +7,9 @@ cache and rendering), prints the page's table, provenance and claim verdicts, wa
 measurement exceeded its profile's time budget, and writes its JSON, so a reader can reproduce
 a page from a terminal. `run --shard I/N --machine LABEL` measures one deterministic share of
 the book and writes a shard file; `merge` joins shard files (one commit, one or more machines)
-into the file a build reads with PERFLAB_RESULTS. `reference` writes the committed snapshot the
-data page compares with.
+into the file a build reads with PERFLAB_RESULTS. `run --stale` measures every experiment that
+has no valid cached result (what `make serve` leaves to a background process: perflab.serve).
+`reference` writes the committed snapshot the data page compares with.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from perflab import (
     registry,
     render,
     runner,
+    serve,
     settings,
     shards,
     verdict_text,
@@ -86,6 +88,26 @@ def _run(session: book.Book, ids: list[str], out_dir: Path) -> None:
             json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
         )
         print(f"\n结果已写入 {target}", file=sys.stderr)
+
+
+def _run_stale(args: argparse.Namespace) -> int:
+    if not args.stale:
+        raise PerflabError("run: --progress-file and --follow go with --stale")
+    if args.ids or args.shard or args.refresh:
+        raise PerflabError(
+            "run --stale measures what has no valid cache: give no ids, --shard or --refresh"
+        )
+
+    def open_book() -> book.Book:
+        return book.Book(args.profile, refresh=False, stand_in=False)
+
+    try:
+        state = serve.measure_stale(open_book, progress_file=args.progress_file, stamp=args.follow)
+    finally:
+        if args.follow:
+            # 进度与戳只为这一个服务器而设：后台进程一结束就删掉（服务器被 SIGKILL 时没人收拾）
+            serve.remove_files(args.progress_file, args.follow)
+    return 1 if state["failed"] else 0
 
 
 def _check(profile: str | None, ids: list[str]) -> int:
@@ -161,7 +183,7 @@ def _compare(mine: Path, other: Path | None) -> None:
 
 
 def _reference(profile: str, out: Path) -> None:
-    session = book.start(profile)
+    session = book.start(profile, stand_in=False)
     print(
         f"[perflab] 参考快照：{profile} 档，共 {len(session.experiments)} 个实验", file=sys.stderr
     )
@@ -193,6 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=None, help="JSON 输出目录（--shard 时为分片文件）")
     run.add_argument("--shard", metavar="I/N", help="只测第 I 个分片（共 N 个，按记录的耗时均分）")
     run.add_argument("--machine", help="分片文件里这台机器的名字（默认：架构 · CPU 数）")
+    run.add_argument(
+        "--stale", action="store_true", help="逐个测量所有没有有效缓存的实验（make serve 的后台）"
+    )
+    run.add_argument(
+        "--progress-file", type=Path, help="与 --stale 同用：每测完一个实验就改写这个进度文件"
+    )
+    run.add_argument(
+        "--follow",
+        type=Path,
+        metavar="STAMP",
+        help="与 --stale 同用：每次写进度后等 STAMP 变化（站点重建完）再测下一个；"
+        "测完后继续等，重建后有新变旧的实验接着测，直到 STAMP 所在目录消失",
+    )
     cmp = sub.add_parser("compare", help="把一份 results.json 与另一份（默认参考快照）逐个指标对比")
     cmp.add_argument("mine", type=Path, metavar="FILE", help="例如 site/data/results.json")
     cmp.add_argument(
@@ -222,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "check":
             return _check(args.profile, args.ids)
         elif args.command == "run":
-            session = book.start(args.profile, refresh=args.refresh)
+            # 命令行总在本机测量：PERFLAB_SERVE 只管 make serve 的站点
+            session = book.start(args.profile, refresh=args.refresh, stand_in=False)
+            if args.stale or args.progress_file or args.follow:
+                return _run_stale(args)
             if args.shard:
                 if args.ids:
                     raise PerflabError("run: give experiment ids or --shard, not both")

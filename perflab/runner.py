@@ -41,6 +41,9 @@ def stop_cleanly_on_sigterm() -> None:
 
 
 def _exit_on_sigterm(signum, frame) -> None:
+    # 只认第一次：收拾（停掉示例的进程组）不能被紧跟着的第二个 TERM 打断。父进程被 SIGKILL
+    # 时，它的每个线程退出都会再发一次 PR_SET_PDEATHSIG 的信号（见 dies_with_parent）
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
@@ -50,7 +53,23 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@functools.cache
+def _prctl_function():
+    """libc's prctl, or None where there is none (looked up once, never in a forked child)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _prctl(option: int, value: int) -> bool:
+    """Linux prctl(option, value); False where the call is unavailable or fails."""
+    prctl = _prctl_function()
+    return prctl is not None and prctl(option, value, 0, 0, 0) == 0
 
 
 @functools.cache
@@ -62,11 +81,24 @@ def become_subreaper() -> bool:
     counts as the example's own rather than as another process's (perflab.contention).
     Returns False where the call is unavailable; nothing else changes then.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def dies_with_parent(signum: int = signal.SIGTERM):
+    """A preexec_fn for Popen: the child receives `signum` when the thread that started it
+    ends (Linux PR_SET_PDEATHSIG), so a parent killed with SIGKILL leaves no child running.
+    The signal may come more than once (each of a dying parent's threads that adopted the
+    child sends it again). Call it in the thread that starts the child; libc is looked up
+    here, before the fork."""
+    parent = os.getpid()
+    _prctl_function()
+
+    def preexec() -> None:
+        _prctl(_PR_SET_PDEATHSIG, signum)
+        if os.getppid() != parent:  # 父进程在设置之前就已退出
+            os.kill(os.getpid(), signum)
+
+    return preexec
 
 
 def reap_group(pgid: int) -> None:

