@@ -190,3 +190,30 @@ def test_a_killed_server_leaves_no_background_process(tiny_serve: TinyServe):
     left = [pid for pid in started if not process_gone(pid, wait_s=10)]
     assert not left, f"processes left running after the server was killed: {left}"
     assert not folder.exists(), f"the background process leaves {sorted(folder.rglob('*'))}"
+
+
+def test_a_failed_experiment_is_named_in_the_notice(tmp_path: Path, monkeypatch):
+    # 后台测量失败：页首一行原因，页面保留参考快照的数字
+    from types import SimpleNamespace
+
+    from perflab import files
+    from perflab.site import live
+
+    folder = tmp_path / "serve"
+    (folder / "watched").mkdir(parents=True)
+    progress = {"done": 1, "total": 1, "current": None, "finished": True}
+    progress["failed"] = {"t.exp": "t.exp: example crashed (exited with status 1)"}
+    files.write_json(folder / "watched" / "progress.json", progress)
+    running = SimpleNamespace(poll=lambda: None)
+    monkeypatch.setattr(live, "_serving", True)
+    monkeypatch.setattr(live, "_background", live.Background(folder, running))
+    snapshot = {"build_environment": {"git_commit": "abc1234", "date": "2026-01-02T03:04:05"}}
+    page = SimpleNamespace(snapshot_reads={"t.exp"}, results={}, snapshot=lambda: snapshot)
+    note = live.notice(page)
+    assert "admonition warning" in note and "1 个实验失败" in note
+    assert "example crashed (exited with status 1)" in note
+    assert "abc1234" in note and "<code>t.exp</code>" in note
+    html = live.with_notice("<h1>标题</h1><p>正文</p>", note)
+    assert html.startswith("<h1>标题</h1>" + note)
+    monkeypatch.setattr(live, "_serving", False)
+    assert live.notice(page) == ""
