@@ -18,9 +18,9 @@ if str(ROOT) not in sys.path:
 from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 
-from perflab import book, export, reference, runner  # noqa: E402
+from perflab import book, export, reference, runner, slots  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
-from perflab.site import exec_cache, live, slots  # noqa: E402
+from perflab.site import exec_cache, live  # noqa: E402
 
 
 def on_startup(command, **kwargs) -> None:
@@ -57,7 +57,6 @@ def on_pre_build(config, **kwargs) -> None:
             file=sys.stderr,
             flush=True,
         )
-        session.chart_slots = {}
         slots.open_build()
         session.measure_all()
     except PerflabError as exc:
@@ -78,7 +77,7 @@ def on_page_content(html, page, **kwargs):
 
 def on_post_page(output, page, **kwargs):
     try:
-        return book.fill_chart_slots(slots.fill(output))
+        return slots.fill(output)
     except PerflabError as exc:
         raise PluginError(f"perflab: {page.file.src_uri}: {exc}") from None
 

@@ -8,8 +8,6 @@ the reference snapshot stands in for what has no valid cached result (perflab.se
 
 from __future__ import annotations
 
-import hashlib
-import re
 import sys
 import time
 
@@ -26,6 +24,7 @@ from perflab import (
     serve,
     settings,
     shards,
+    slots,
     units,
 )
 from perflab import claims as claims_mod
@@ -65,8 +64,6 @@ class Book:
         # 自上次清空以来读到的参考快照结果（钩子每渲染一页清空一次，据此给该页加说明）
         self.snapshot_reads: set[str] = set()
         self._document: dict | None = None
-        # 站点构建时图表先留一个占位，页面渲染完再换成 SVG（见 chart_block）；None = 直接内联
-        self.chart_slots: dict[str, str] | None = None
         # 正在渲染的页面（由 MkDocs 钩子设置）：exec 输出里的链接要相对它来写
         self.page = "index.md"
 
@@ -132,15 +129,15 @@ class Book:
             self._by_machine[exp_id] = found
         return self._by_machine.get(exp_id, [])
 
-    def verdicts_by_machine(self, claims: list[Claim]) -> dict[str, list[tuple[str, str]]] | None:
-        """claim id → [(machine label, verdict)] in a build merged from several machines."""
+    def judgements_by_machine(
+        self, claims: list[Claim]
+    ) -> dict[str, list[tuple[str, Judgement]]] | None:
+        """claim id → [(machine label, verdict on that machine's figures)] in a build merged
+        from several machines; None otherwise."""
         if len(self.machines) < 2:
             return None
         return {
-            c.id: [
-                (label, claims_mod.judge(c, r).verdict)
-                for label, r in self.on_machines(c.experiment)
-            ]
+            c.id: [(label, claims_mod.judge(c, r)) for label, r in self.on_machines(c.experiment)]
             for c in claims
         }
 
@@ -200,18 +197,10 @@ class Book:
         return claims_mod.judge(claim, result)
 
     def chart_block(self, exp_id: str) -> str:
-        """The experiment's charts as HTML, or, while a site is built, a placeholder for them.
-
-        During a build the SVG is put in only after the page is rendered (hooks: on_post_page),
-        so neither Markdown nor the search indexer parses thousands of SVG elements; charts
-        carry no words worth searching. CHART_SLOT is the placeholder's shape.
-        """
-        html = render.chart_html(self.result(exp_id), self.experiments[exp_id].charts)
-        if self.chart_slots is None or not html:
-            return html
-        key = hashlib.sha256(html.encode()).hexdigest()[:16]
-        self.chart_slots[key] = html
-        return CHART_SLOT.format(key=key)
+        """The experiment's charts as HTML, or, while a site is built, a placeholder for them
+        (perflab.slots): the SVG joins the page after it is rendered, so neither Markdown nor the
+        search indexer parses thousands of SVG elements; charts carry no words worth searching."""
+        return slots.hold(render.chart_html(self.result(exp_id), self.experiments[exp_id].charts))
 
     def document(self) -> dict:
         """The results document of this build (built once: the exported files and the data
@@ -228,9 +217,11 @@ class Book:
                 self._document["machines"] = [
                     {"label": m.label, "environment": m.environment} for m in self.machines
                 ]
-                by_machine = self.verdicts_by_machine(self.claims) or {}
+                by_machine = self.judgements_by_machine(self.claims) or {}
                 for entry in self._document["claims"]:
-                    entry["verdicts_by_machine"] = dict(by_machine.get(entry["id"], []))
+                    entry["verdicts_by_machine"] = {
+                        label: j.verdict for label, j in by_machine.get(entry["id"], [])
+                    }
         return self._document
 
     def claims_for(self, *, experiment: str | None = None, page: str | None = None) -> list[Claim]:
@@ -240,24 +231,6 @@ class Book:
             if (experiment is None or c.experiment == experiment)
             and (page is None or c.page == page)
         ]
-
-
-CHART_SLOT = '<div class="perflab-chart-slot" data-chart="{key}"></div>'
-CHART_SLOT_PATTERN = re.compile(
-    r'<div class="perflab-chart-slot" data-chart="([0-9a-f]{16})"></div>'
-)
-
-
-def fill_chart_slots(html: str) -> str:
-    """Put the charts into a rendered page; a placeholder with no chart is a PerflabError."""
-    slots = current().chart_slots or {}
-
-    def chart(match: re.Match) -> str:
-        if match.group(1) not in slots:
-            raise PerflabError(f"chart placeholder {match.group(1)} has no chart in this build")
-        return slots[match.group(1)]
-
-    return CHART_SLOT_PATTERN.sub(chart, html)
 
 
 _current: Book | None = None
@@ -310,7 +283,7 @@ def claims(exp_id: str) -> str:
         raise PerflabError(f"no claim in registry/*.toml measures experiment {exp_id!r}")
     rows = render.claim_rows(
         [(book.judge(c), book.result(c.experiment)) for c in selected],
-        by_machine=book.verdicts_by_machine(selected),
+        by_machine=book.judgements_by_machine(selected),
     )
     return rows + "\n\n" + render.claim_sources(selected)
 
@@ -320,7 +293,7 @@ def claims_summary() -> str:
     book = current()
     pairs = [(book.judge(c), book.result(c.experiment)) for c in book.claims]
     rows = render.claim_rows(
-        pairs, link_from=book.page, by_machine=book.verdicts_by_machine(book.claims)
+        pairs, link_from=book.page, by_machine=book.judgements_by_machine(book.claims)
     )
     return rows + "\n\n" + render.claim_sources(book.claims)
 

@@ -226,29 +226,33 @@ CLAIM_COLUMNS = ("说法（引述）", "我们的实测", "判定", "判定条�
 MACHINES_COLUMN = "各机器"
 
 
-def machine_verdicts(verdicts: list[tuple[str, str]]) -> str:
-    """ "成立：2/3 台机器" and each machine's verdict, for a claim judged on several machines."""
+def machine_verdicts(judged: list[tuple[str, Judgement]]) -> str:
+    """ "成立：2/3 台机器" and each machine's verdict, for a claim judged on several machines;
+    a claim judged along a sweep also says, per machine, where it holds (the boundary moves
+    from one machine to another)."""
     counts: dict[str, int] = {}
-    for _, v in verdicts:
-        counts[v] = counts.get(v, 0) + 1
-    summary = "；".join(
-        f"{VERDICT_LABELS[v]}：{n}/{len(verdicts)} 台机器" for v, n in counts.items()
-    )
-    each = "<br>".join(f"{escape(label)}：{VERDICT_LABELS[v]}" for label, v in verdicts)
-    return f"<strong>{summary}</strong><br><small>{each}</small>"
+    for _, j in judged:
+        counts[j.verdict] = counts.get(j.verdict, 0) + 1
+    summary = "；".join(f"{VERDICT_LABELS[v]}：{n}/{len(judged)} 台机器" for v, n in counts.items())
+    lines = []
+    for label, j in judged:
+        region = verdict_text.holding_region(j) if j.claim.sweep is not None else ""
+        line = f"{escape(label)}：{VERDICT_LABELS[j.verdict]}"
+        lines.append(line + (f"（{escape(region)}）" if region else ""))
+    return f"<strong>{summary}</strong><br><small>{'<br>'.join(lines)}</small>"
 
 
 def claim_rows(
     judgements: list[tuple[Judgement, Result]],
     *,
     link_from: str | None = None,
-    by_machine: dict[str, list[tuple[str, str]]] | None = None,
+    by_machine: dict[str, list[tuple[str, Judgement]]] | None = None,
 ) -> str:
     """Claim table as HTML; with link_from (the rendering page) each row links to the claim's page.
 
     The rule and the reason for its band fold away under the verdict. Each cell carries its
     column's name (data-label), so on a phone the stylesheet can stack a row into a card.
-    by_machine (claim id → [(machine label, verdict)]) adds a column for a build that merged
+    by_machine (claim id → [(machine label, Judgement)]) adds a column for a build that merged
     results from several machines.
     """
     columns = CLAIM_COLUMNS + ((MACHINES_COLUMN,) if by_machine else ())

@@ -9,7 +9,7 @@ pymdown-extensions and markdown-exec), and hands it back instead of converting a
 
 Output that makes headings (they must reach the page's table of contents) or carries stashed
 HTML is always converted afresh and stays in the page; all other output is held back from the
-search index (perflab.site.slots) and joins the page once it is rendered. `install()` wraps
+search index (perflab.slots) and joins the page once it is rendered. `install()` wraps
 markdown-exec's converter once per process; if markdown-exec's internals move in a future
 version, it does nothing and the build is only slower (markdown-exec is pinned).
 """
@@ -24,7 +24,7 @@ import re
 from markupsafe import Markup
 
 from perflab import files, paths
-from perflab.site import slots
+from perflab import slots
 
 HEADING = re.compile(r"^\s{0,3}#|<h[1-6][\s>]", re.MULTILINE)
 PACKAGES = ("markdown", "pymdown-extensions", "markdown-exec", "mkdocs-material")

@@ -8,7 +8,7 @@ import math
 import pytest
 from engine_fixtures import TmpBook
 
-from perflab import book, claims, measure, verdict_text
+from perflab import book, claims, measure, render, verdict_text
 from perflab.claims import DEPENDS, FAILS, HOLDS, Claim, Rule, Sweep, verdict
 from perflab.errors import PerflabError
 from perflab.results import Metric, Result
@@ -276,3 +276,16 @@ def test_sweep_positions_can_be_measured():
     result.metrics["python.size2"].values = [100.0] * 6
     with pytest.raises(PerflabError, match="not increasing"):
         claims.judge(measured, result)
+
+
+def test_each_machine_says_where_a_swept_claim_holds_on_its_own_figures():
+    # 两台机器上界线位置不同：说法表里每台机器各写自己的成立范围
+    rule = Rule("approx", value=800, tolerance=0.5, why="w")
+    claim, slow = swept(rule, [0.25, 0.5, 1, 2, 4], [250, 500, 1000, 2000, 4000])
+    _, fast = swept(rule, [0.25, 0.5, 1, 2, 4], [125, 250, 500, 1000, 2000])
+    cell = render.machine_verdicts(
+        [("机器甲", claims.judge(claim, slow)), ("机器乙", claims.judge(claim, fast))]
+    )
+    assert "视情况而定：2/2 台机器" in cell
+    assert "机器甲：视情况而定（速率约在 0.4 条/秒 – 1.2 条/秒 时成立" in cell
+    assert "机器乙：视情况而定（速率约在 0.8 条/秒 – 2.4 条/秒 时成立" in cell

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from perflab import slots
 from perflab.errors import PerflabError
-from perflab.site import slots
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from perflab.site import exec_cache, slots
+from perflab import slots
+from perflab.site import exec_cache
 
 
 @pytest.fixture

@@ -240,5 +240,5 @@ def perflab_cli(*args: str) -> None:
 def test_every_chart_placeholder_is_filled_after_rendering(built_site: Path):
     # 图表在页面渲染之后才放进去：成品里不能剩占位，图表页上要有内联 SVG
     pages = list(built_site.rglob("*.html"))
-    assert not [p for p in pages if "perflab-chart-slot" in p.read_text(encoding="utf-8")]
+    assert not [p for p in pages if "perflab-slot" in p.read_text(encoding="utf-8")]
     assert "<svg" in (built_site / "ch2/gc/index.html").read_text(encoding="utf-8")
