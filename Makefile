@@ -29,7 +29,7 @@ help:
 	@echo "make clean    删除 site/ site.tmp/ .perflab-cache/"
 	@echo "make bench-build  比较命中缓存的重建与关闭执行的构建耗时"
 	@echo "make lighthouse   Lighthouse 移动端性能基准（quick 档构建，首页、最重的章节页、笔记本页）"
-	@echo "make reference    用 full 档测量全部实验（有效缓存直接复用），刷新参考快照 reference/results.json"
+	@echo "make reference    用 full 档测量全部实验（有效缓存直接复用），刷新参考快照 reference/results.json（IDS=\"…\" 只重测这几个）"
 
 setup:
 	@bash scripts/setup.sh setup
@@ -106,4 +106,4 @@ lighthouse:
 .PHONY: reference
 reference:
 	@bash scripts/setup.sh build
-	$(PY) -m perflab reference
+	$(PY) -m perflab reference $(IDS)

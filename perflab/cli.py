@@ -25,6 +25,7 @@ from perflab import (
     book,
     check,
     contention,
+    document,
     export,
     paths,
     reference,
@@ -182,8 +183,44 @@ def _compare(mine: Path, other: Path | None) -> None:
     print(reference.render(reference.load(other), current, paths.relative(other)))
 
 
-def _reference(profile: str, out: Path) -> None:
+def _splice_reference(session: book.Book, out: Path, only: list[str]) -> None:
+    """Measure only `only` and put them, with the verdicts on their claims, into the existing
+    snapshot in place of their old entries (each entry keeps its own environment and commit);
+    the rest of the snapshot is left as it was. For an experiment whose snapshot entry no longer
+    fits the registry, without re-measuring the whole book."""
+    doc = reference.load(out)
+    if doc is None:
+        raise PerflabError(f"reference: {paths.relative(out)} does not exist; run it without ids")
+    for exp_id in only:
+        registry.get(session.experiments, exp_id)  # 拼错的 id 在测量前报错
+    fresh = {exp_id: document.experiment_entry(session.result(exp_id)) for exp_id in only}
+    judged = {
+        c.id: document.claim_entry(session.judge(c))
+        for c in session.claims
+        if c.experiment in fresh
+    }
+    doc["experiments"] = _replaced(doc["experiments"], fresh)
+    doc["claims"] = _replaced(doc["claims"], judged)
+    reference.write(doc, out)
+    print(
+        f"参考快照 {paths.relative(out)}：替换了 {', '.join(only)} 及其说法，其余条目保持原样",
+        file=sys.stderr,
+    )
+
+
+def _replaced(entries: list[dict], fresh: dict[str, dict]) -> list[dict]:
+    """Entries with those in `fresh` (by id) replaced in place; new ones appended."""
+    known = {e["id"] for e in entries}
+    return [fresh.get(e["id"], e) for e in entries] + [
+        entry for entry_id, entry in fresh.items() if entry_id not in known
+    ]
+
+
+def _reference(profile: str, out: Path, only: list[str]) -> None:
     session = book.start(profile, stand_in=False)
+    if only:
+        _splice_reference(session, out, only)
+        return
     print(
         f"[perflab] 参考快照：{profile} 档，共 {len(session.experiments)} 个实验", file=sys.stderr
     )
@@ -249,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     ref.add_argument(
         "--out", type=Path, default=None, help="默认 reference/results.json（或 PERFLAB_REFERENCE）"
     )
+    ref.add_argument(
+        "ids",
+        nargs="*",
+        metavar="ID",
+        help="只重测这些实验并替换快照里它们的条目（其余保持原样）；不给则测量全部",
+    )
     args = parser.parse_args(argv)
     runner.stop_cleanly_on_sigterm()
     try:
@@ -277,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             _merge(args.files, args.out)
         elif args.command == "reference":
             # 参考快照固定用 full 档（不看 PERFLAB_PROFILE）；--profile 仅供测试改用 quick
-            _reference(args.profile or "full", args.out or reference.reference_path())
+            _reference(args.profile or "full", args.out or reference.reference_path(), args.ids)
         else:
             session = book.start(args.profile, refresh=True)
             session.measure_all()

@@ -137,3 +137,25 @@ def test_a_terminated_run_stops_the_processes_its_example_started(tmp_book: TmpB
     cli.send_signal(signal.SIGTERM)
     assert cli.wait(timeout=30) == 128 + signal.SIGTERM
     assert process_gone(child), "the example's child outlived a terminated build"
+
+
+def test_reference_with_ids_replaces_only_their_entries(tmp_book: TmpBook, tmp_path: Path):
+    target = tmp_path / "reference" / "results.json"
+    assert perflab("--profile", "quick", "reference", "--out", str(target)).returncode == 0
+    doc = reference.load(target)
+    (entry,) = doc["experiments"]
+    # 快照里还有一个别的实验（例如已退役的），以及 t.exp 的旧条目
+    kept = {**entry, "id": "x.kept", "title": "保持原样"}
+    doc["experiments"] = [{**entry, "title": "旧条目"}, kept]
+    reference.write(doc, target)
+    proc = perflab("--profile", "quick", "reference", "--out", str(target), "t.exp")
+    assert proc.returncode == 0, proc.stderr
+    assert "替换了 t.exp" in proc.stderr
+    after = reference.load(target)
+    assert [e["id"] for e in after["experiments"]] == ["t.exp", "x.kept"]
+    assert after["experiments"][0]["title"] != "旧条目" and after["experiments"][1] == kept
+    # 拼错的 id：测量之前一行报错
+    runs = tmp_book.runs()
+    proc = perflab("--profile", "quick", "reference", "--out", str(target), "no.such")
+    assert proc.returncode == 2 and "unknown experiment id 'no.such'" in proc.stderr
+    assert tmp_book.runs() == runs
