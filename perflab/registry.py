@@ -27,6 +27,7 @@ run is left out, as the run's own metrics are.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -379,11 +380,18 @@ def read_tables(kind: str) -> list[tuple[dict, Path]]:
     tables = []
     for path in files:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = _parsed(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise PerflabError(f"registry file {path} is not valid TOML: {exc}") from None
         tables += [(raw, path) for raw in data.get(kind, [])]
     return tables
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> dict:
+    """A registry file's text parsed once (experiments and claims read the same files, and
+    neither changes the tables it reads); keyed by the text itself, so an edit is never missed."""
+    return tomllib.loads(text)
 
 
 def load() -> dict[str, Experiment]:
