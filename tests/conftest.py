@@ -36,6 +36,19 @@ def build_site(site_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def perflab_cli(*args: str) -> None:
+    """Run `python -m perflab ARGS` from the repo root in the quick profile; it must succeed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "perflab", *args],
+        cwd=ROOT,
+        env=quick_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     # 发布工作流用它检查刚构建好的 full 档站点（链接、锚点、第三方主机），不再另建一次
     parser.addoption(

@@ -7,6 +7,21 @@ from pathlib import Path
 
 import pytest
 
+# 一条固定条件下判定的说法，读 t.exp 的 t_s（GOOD_EXAMPLE 给出它）
+CLAIM_TOML = """
+[[claim]]
+id = "t.claim"
+page = "t.md"
+claim = "耗时约半秒"
+quoted = "耗时 0.5 秒"
+source = "测试"
+experiment = "t.exp"
+condition = "测试条件"
+unit = "s"
+metric = "python.t_s"
+rule = { kind = "approx", value = 0.5, tolerance = 0.5, why = "测试用的宽容差" }
+"""
+
 GOOD_EXAMPLE = """
 import json, sys, pathlib
 # 每次运行在计数文件里记一笔，测试据此判断是否真的重跑了

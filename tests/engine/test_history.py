@@ -8,12 +8,13 @@ the page function over a throwaway book, with kept runs, without, and with a wro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
-from engine_fixtures import TmpBook
+from engine_fixtures import CLAIM_TOML, TmpBook
 
 from pages import history as history_page
 from perflab import book, history, shards
@@ -35,29 +36,15 @@ FIXED = Claim(
     condition="测试条件",
     metric="python.t_s",
 )
-SWEPT = Claim(
+SWEPT = dataclasses.replace(
+    FIXED,
     id="t.swept",
-    page="t.md",
     claim="并发多少都约半秒",
-    quoted="耗时 0.5 秒",
-    source="测试",
-    experiment="t.exp",
-    unit="s",
-    rule=RULE,
-    condition="测试条件",
+    metric=None,
     sweep=Sweep("并发数", "", (1.0, 2.0), ("python.c1_s", "python.c2_s")),
 )
-RATIO = Claim(
-    id="t.ratio",
-    page="t.md",
-    claim="甲约为乙的一半",
-    quoted="0.5 倍",
-    source="测试",
-    experiment="t.exp",
-    unit="×",
-    rule=RULE,
-    condition="测试条件",
-    metric="python.a_vs_b",
+RATIO = dataclasses.replace(
+    FIXED, id="t.ratio", claim="甲约为乙的一半", quoted="0.5 倍", unit="×", metric="python.a_vs_b"
 )
 CLAIMS = [FIXED, SWEPT, RATIO]
 EXPERIMENTS = {
@@ -293,25 +280,10 @@ def test_this_build_replaces_a_kept_copy_of_itself_and_comes_last(tmp_path: Path
     assert [r.name for r in merged] == ["1.json", history.CURRENT]
 
 
-BOOK_CLAIM = """
-[[claim]]
-id = "t.claim"
-page = "t.md"
-claim = "耗时约半秒"
-quoted = "耗时 0.5 秒"
-source = "测试"
-experiment = "t.exp"
-condition = "测试条件"
-unit = "s"
-metric = "python.t_s"
-rule = { kind = "approx", value = 0.5, tolerance = 0.5, why = "测试用的宽容差" }
-"""
-
-
 def test_the_page_shows_this_build_after_the_kept_runs_with_the_move_and_its_cause(
     tmp_book: TmpBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    (tmp_book.root / "registry" / "claims.toml").write_text(BOOK_CLAIM, encoding="utf-8")
+    (tmp_book.root / "registry" / "claims.toml").write_text(CLAIM_TOML, encoding="utf-8")
     session = book.start()
     session.measure_all(report=lambda _: None)
     session.page = "history.md"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_fixtures import TmpBook
+from engine_fixtures import CLAIM_TOML, TmpBook
 from test_cli import perflab
 
 from perflab import book, shards
@@ -24,20 +24,6 @@ repeats = {{ quick = 2, full = 5 }}
 lang = "python"
 path = "{path}"
 args = {{ quick = ["{runs}"], full = ["{runs}"] }}
-"""
-
-CLAIM = """
-[[claim]]
-id = "t.claim"
-page = "t.md"
-claim = "耗时约半秒"
-quoted = "耗时 0.5 秒"
-source = "测试"
-experiment = "t.exp"
-condition = "测试条件"
-unit = "s"
-metric = "python.t_s"
-rule = { kind = "approx", value = 0.5, tolerance = 0.5, why = "测试用的宽容差" }
 """
 
 
@@ -70,7 +56,7 @@ def two_experiments(tmp_book: TmpBook) -> TmpBook:
     path = tmp_book.root / "registry" / "experiments.toml"
     second = SECOND.format(path=tmp_book.root / "good.py", runs=tmp_book.runs_file)
     path.write_text(path.read_text(encoding="utf-8") + second, encoding="utf-8")
-    (tmp_book.root / "registry" / "claims.toml").write_text(CLAIM, encoding="utf-8")
+    (tmp_book.root / "registry" / "claims.toml").write_text(CLAIM_TOML, encoding="utf-8")
     return tmp_book
 
 

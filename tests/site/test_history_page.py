@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_log, build_site, quick_env
+from conftest import ROOT, build_log, build_site, perflab_cli, quick_env
 
 from perflab import shards
 
@@ -24,18 +24,6 @@ pytestmark = pytest.mark.site
 # 试点页的说法：它读的指标由示例直接给出（不是注册表里算的比值），放大十倍必然越出噪声
 CLAIM, EXPERIMENT, METRIC = "ch1.gil.threads-equal-sum", "ch1.gil", "python.threads_vs_sequential"
 ODD_PYTHON = "CPython 3.99.0"
-
-
-def perflab_cli(*args: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "perflab", *args],
-        cwd=ROOT,
-        env=quick_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def kept_run(merged: dict, when: dt.datetime, commit: str, moved: bool) -> dict:

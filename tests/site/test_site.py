@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from book_helpers import nav_pages
-from conftest import ROOT, build_log, build_site, quick_env
+from conftest import ROOT, build_log, build_site, perflab_cli, quick_env
 
 pytestmark = pytest.mark.site
 
@@ -223,18 +223,6 @@ def test_a_site_built_from_two_machines_shards_shows_both(built_site: Path, tmp_
     assert "各机器上的同一组指标" in page and "机器甲" in page and "机器乙" in page
     published = json.loads((site / "data" / "results.json").read_text(encoding="utf-8"))
     assert [m["label"] for m in published["machines"]] == ["机器甲", "机器乙"]
-
-
-def perflab_cli(*args: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "perflab", *args],
-        cwd=ROOT,
-        env=quick_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_every_chart_placeholder_is_filled_after_rendering(built_site: Path):
