@@ -20,7 +20,7 @@ PY := $(VENV)/bin/python
 .PHONY: help setup serve build test lint refresh clean bench-build
 
 help:
-	@echo "make serve    准备环境，在 http://127.0.0.1:$(PORT) 预览（PORT=8001 可换端口）；本机没测过的先显示参考快照，后台 full 档实测后自动替换"
+	@echo "make serve    准备环境，在 http://127.0.0.1:$(PORT) 预览（PORT=8001 可换端口）；本机没测过的先显示参考快照，后台实测后自动替换"
 	@echo "make test     准备环境，用 quick 档运行全部测试"
 	@echo "make build    full 档构建到 site/（成功后才替换）"
 	@echo "make refresh  同 build，但强制重新测量每个实验"
@@ -39,7 +39,7 @@ serve:
 	@if $(PY) -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' $(PORT) 2>/dev/null; then :; else \
 		echo "错误: 端口 $(PORT)（127.0.0.1）已被占用或不可用；换一个端口，例如: make serve PORT=$$(( $(PORT) + 1 ))" >&2; exit 1; fi
 	@echo "==> 在 http://127.0.0.1:$(PORT) 提供预览：本机还没测过的实验先显示参考快照的数字（页面上标注），"
-	@echo "    后台逐个用 full 档实测，测完一个页面自动换成本机的数字（进度见终端和页首）"
+	@echo "    后台逐个用 $${PERFLAB_PROFILE:-full} 档实测，测完一个页面自动换成本机的数字（进度见终端和页首）"
 	PERFLAB_SERVE=reference PERFLAB_PROFILE=$${PERFLAB_PROFILE:-full} $(MKDOCS) serve --strict -a 127.0.0.1:$(PORT)
 
 build:

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 
-from perflab import book, export, reference, runner, slots  # noqa: E402
+from perflab import book, export, history, reference, runner, settings, slots  # noqa: E402
 from perflab.errors import PerflabError  # noqa: E402
 from perflab.site import exec_cache, live  # noqa: E402
 
@@ -50,6 +50,7 @@ def on_pre_build(config, **kwargs) -> None:
         del sys.modules[name]
     try:
         reference.load()  # 参照快照坏了就在测量前一行报错，而不是在页面渲染时
+        history.require_folder(settings.history_dir())  # 同理：历史文件夹不存在
         session = book.start()
         print(
             f"[perflab] 档位 {session.profile}：共 {len(session.experiments)} 个实验"

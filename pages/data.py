@@ -18,7 +18,12 @@ def overview() -> str:
     for exp in session.experiments.values():
         result = session.result(exp.id)
         href = render.page_href(exp.page, session.page)
-        how = "读取缓存" if result.from_cache else "新测"
+        if result.from_reference:
+            how = "参考快照（后台测量中）"
+        elif session.machines:
+            how = "取自合并的结果"
+        else:
+            how = "读取缓存" if result.from_cache else "新测"
         lines.append(
             f"| [{exp.title}]({href}) | `{exp.id}` | {len(result.metrics)} "
             f"| {result.profile} | {units.when(result.environment.get('date', ''))} | {how} |"

@@ -106,7 +106,7 @@ class Book:
                 check.require_valid(exp, claims, result)
                 return result
             except PerflabError as exc:
-                why = str(exc).splitlines()[0]
+                why = (str(exc).splitlines() or [type(exc).__name__])[0]
         result, why_not = serve.stand_in(exp, self.profile, claims, self.snapshot())
         if result is not None:
             progress(f"本机没有有效结果（{why}）：先用参考快照的数字，后台测量后自动替换")

@@ -223,6 +223,16 @@ def read_run(path: Path, claims: list[Claim], experiments: dict[str, Experiment]
     )
 
 
+def require_folder(folder: Path | None) -> None:
+    """PerflabError (one line) when PERFLAB_HISTORY names a folder that does not exist; the
+    build checks this before measuring, so the reader does not get a page's traceback."""
+    if folder is not None and not folder.is_dir():
+        raise PerflabError(
+            f"PERFLAB_HISTORY={folder}: no such folder (give a checkout of the {BRANCH} branch, "
+            "or leave PERFLAB_HISTORY unset)"
+        )
+
+
 def load(
     folder: Path,
     claims: list[Claim],
@@ -231,11 +241,7 @@ def load(
 ) -> tuple[list[Run], list[str]]:
     """Every run kept in the folder (its *.json files), oldest first, and one line for each
     file skipped as malformed (also passed to `warn`). A missing folder is a PerflabError."""
-    if not folder.is_dir():
-        raise PerflabError(
-            f"PERFLAB_HISTORY={folder}: no such folder (give a checkout of the {BRANCH} branch, "
-            "or leave PERFLAB_HISTORY unset)"
-        )
+    require_folder(folder)
     runs, skipped = [], []
     for path in sorted(folder.glob("*.json")):
         try:

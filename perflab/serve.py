@@ -45,14 +45,15 @@ POLL_S = 0.2
 def stand_in(
     exp: Experiment, profile: str, claims: list[Claim], snapshot: dict | None
 ) -> tuple[Result | None, str]:
-    """(the snapshot's result for `exp`, "") or (None, why it cannot stand in)."""
+    """(the snapshot's result for `exp`, "") or (None, why it cannot stand in). An entry of
+    another profile stands in too: it keeps its own profile, shown on its provenance line."""
     if snapshot is None:
         return None, "没有参考快照"
     entry = next((e for e in snapshot["experiments"] if e.get("id") == exp.id), None)
     if entry is None:
         return None, "参考快照里没有这个实验"
-    if entry.get("profile") != profile:
-        return None, f"参考快照里它是 {entry.get('profile')} 档，本次是 {profile} 档"
+    # 快照是 full 档；quick 档的 make serve 也先用它（出处行写着“参考快照”与 full 档），
+    # 等后台按本次的档位测完再换：否则 quick 档会在出第一页之前把整本书测一遍
     derived = {ratio.key for ratio in exp.ratios}
     data = {
         **entry,

@@ -23,8 +23,7 @@ import re
 
 from markupsafe import Markup
 
-from perflab import files, paths
-from perflab import slots
+from perflab import files, paths, slots
 
 HEADING = re.compile(r"^\s{0,3}#|<h[1-6][\s>]", re.MULTILINE)
 PACKAGES = ("markdown", "pymdown-extensions", "markdown-exec", "mkdocs-material")

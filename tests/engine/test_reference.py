@@ -213,3 +213,18 @@ def test_data_page_compares_this_build_with_the_snapshot(built_site: Path):
         reference.ONLY_CURRENT,
         reference.ONLY_REFERENCE,
     }
+
+
+def test_every_committed_snapshot_entry_fits_the_registry():
+    # make serve 先用快照里的结果：对不上注册表的条目要在出第一页之前实测（full 档要几分钟）。
+    # 改了指标名或图表之后用 make reference IDS="…" 重测那几个实验
+    from perflab import serve
+
+    session = book.start("full", stand_in=False)
+    snapshot = reference.load(paths.ROOT / "reference" / "results.json")
+    misfits = {}
+    for exp in session.experiments.values():
+        result, why = serve.stand_in(exp, "full", session.claims_for(experiment=exp.id), snapshot)
+        if result is None:
+            misfits[exp.id] = why
+    assert not misfits, misfits

@@ -26,7 +26,9 @@ denominator = ["python.t_s"]
 """
 
 
-def snapshot_file(tmp_book: TmpBook, t_s: list[float], extra: dict | None = None) -> Path:
+def snapshot_file(
+    tmp_book: TmpBook, t_s: list[float], extra: dict | None = None, profile: str = "quick"
+) -> Path:
     """A results document with t.exp's figures as given (and a bogus derived ratio), used as
     the reference snapshot."""
     metrics = {"python.t_s": Metric("python.t_s", "python", "t_s", "耗时", "s", list(t_s))}
@@ -36,11 +38,11 @@ def snapshot_file(tmp_book: TmpBook, t_s: list[float], extra: dict | None = None
         "t.exp",
         "测试实验",
         "t.md",
-        "quick",
+        profile,
         metrics,
         environment={"date": "2026-01-02T03:04:05+00:00", "git_commit": "abc1234"},
     )
-    doc = document.build("quick", [result], [])
+    doc = document.build(profile, [result], [])
     path = tmp_book.root / "snapshot.json"
     reference.write(doc, path)
     return path
@@ -250,3 +252,12 @@ def test_background_waits_for_each_rebuild_and_follows_later_edits(tmp_book: Tmp
         thread.join(timeout=30)
     assert not thread.is_alive()
     assert outcome["done"] == 3
+
+
+def test_a_full_profile_snapshot_stands_in_for_a_quick_serve_saying_so(serving, monkeypatch):
+    # 提交的快照是 full 档：quick 档的 make serve 也先用它，出处行写明档位，不在出页前测整本书
+    monkeypatch.setenv("PERFLAB_REFERENCE", str(snapshot_file(serving, [1.0, 2.0], profile="full")))
+    result = book.start("quick").result("t.exp")
+    assert serving.runs() == 0 and result.from_reference
+    line = render.provenance(result)
+    assert "参考快照" in line and "档位 full" in line

@@ -10,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_log, build_site, perflab_cli, quick_env
+from conftest import build_log, build_site, perflab_cli
 
 from perflab import shards
 
@@ -84,3 +82,13 @@ def test_the_history_page_shows_each_move_beyond_noise_and_what_changed(
     # 其他说法的数字三次都一样：它们这一列没有移动
     others = [r for r in re.findall(r"<tr>.*?</tr>", html, re.S) if "<td" in r and r != row]
     assert others and all(re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[-1] == "—" for r in others)
+
+
+def test_a_missing_history_folder_stops_the_build_in_one_line(tmp_path: Path):
+    # 在测量之前就报错：一行说明原因，不是页面代码块的回溯
+    missing = tmp_path / "no-such-history"
+    proc = build_site(tmp_path / "site", PERFLAB_HISTORY=str(missing))
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if str(missing) in line]
+    assert lines and "no such folder" in lines[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "[perflab 1/" not in proc.stderr
